@@ -1,0 +1,38 @@
+/** The storage port: the agent records through it and never sees a database. */
+import type { AgentEvent, Decision, Plan, PullRequest, RunRecord, RunStatus, StoredEvent, UsageTotals, Phase } from './run.js';
+
+export interface NewRun {
+  id: string;
+  goal: string;
+  repo: string;
+  base: string;
+  model: string;
+}
+
+export interface RunPatch {
+  status?: RunStatus;
+  phase?: Phase | null;
+  branch?: string | null;
+  question?: string | null;
+  error?: string | null;
+  prId?: string | null;
+  steps?: number;
+  usage?: UsageTotals;
+}
+
+export interface RunStore {
+  createRun(run: NewRun): Promise<RunRecord>;
+  updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listRuns(limit?: number): Promise<RunRecord[]>;
+  appendEvent(run: string, event: AgentEvent): Promise<StoredEvent>;
+  listEvents(run: string): Promise<StoredEvent[]>;
+  savePlan(run: string, plan: Plan): Promise<void>;
+  getPlan(run: string): Promise<Plan | undefined>;
+  addDecision(run: string, decision: Decision): Promise<void>;
+  listDecisions(run: string): Promise<Decision[]>;
+  createPullRequest(pr: PullRequest): Promise<void>;
+  getPullRequest(id: string): Promise<PullRequest | undefined>;
+  listPullRequests(): Promise<PullRequest[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+/** Ports for the per-run clone and the sandboxed command runner. */
+
+export interface CommandOptions {
+  /** Absolute directory inside the clone to run in. */
+  cwd: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Extra environment (already free of secrets); the runner starts from a stripped environment. */
+  env?: Record<string, string>;
+  /** Bytes of output kept: half from the head, half from the tail. */
+  maxOutputBytes?: number;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  /** Set when the process was ended by a signal. */
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  durationMs: number;
+  /** Combined stdout and stderr; when longer than the limit, head and tail with a marker between. */
+  output: string;
+  truncated: boolean;
+}
+
+export interface CommandRunner {
+  /** `bubblewrap` or `none` (no sandbox: only with --no-sandbox, and loud). */
+  readonly kind: 'bubblewrap' | 'none';
+  run(command: string, options: CommandOptions): Promise<CommandResult>;
+}
+
+export interface FileChange {
+  path: string;
+  status: 'added' | 'modified' | 'deleted' | 'renamed';
+}
+
+/** A clone of the user's repository on its own branch; nothing here touches the user's tree. */
+export interface Workspace {
+  /** Absolute path of the clone. */
+  readonly dir: string;
+  readonly branch: string;
+  readonly base: string;
+  readonly baseCommit: string;
+  /** Commit everything in the work tree; returns the new head, or the old one when nothing changed. */
+  commitAll(message: string): Promise<string>;
+  head(): Promise<string>;
+  /** Unified diff of the work tree (committed and not) against the base commit. */
+  diff(): Promise<string>;
+  diffStat(): Promise<string>;
+  changedFiles(): Promise<FileChange[]>;
+  /** Contents of a file at the base commit, or null when it did not exist there. */
+  readAtBase(path: string): Promise<string | null>;
+  /**
+   * Make a throwaway work tree at the base commit with the given files overlaid from the current tree
+   * (used to prove that new tests fail before the change). Returns its path and a disposer.
+   */
+  checkoutBaseWith(paths: string[]): Promise<{ dir: string; dispose(): Promise<void> }>;
+  /** Fetch the run's branch into the user's repository (outside the sandbox). */
+  publishBranch(): Promise<void>;
+  dispose(): Promise<void>;
+}
