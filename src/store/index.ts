@@ -1,0 +1,14 @@
+/** Storage adapters of the protocol's RunStore port. */
+import type { RunStore } from '../protocol/index.js';
+
+export { StoreError, type StoreErrorKind } from './store-error.js';
+
+/**
+ * Opens the SQLite store at `file`, creating it and its folder when absent; throws StoreError when the file
+ * is not a Slipway store, was written by a newer Slipway, or cannot be opened. The driver loads on first
+ * use, so importing this module (say, to catch StoreError) stays cheap.
+ */
+export async function openSqliteStore(file: string): Promise<RunStore> {
+  const { openSqliteStore: open } = await import('./sqlite/sqlite-store.js');
+  return open(file);
+}
