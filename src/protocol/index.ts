@@ -4,3 +4,4 @@ export * from './workspace.js';
 export * from './run.js';
 export * from './store.js';
 export * from './ids.js';
+export * from './config.js';

@@ -63,8 +63,11 @@ export interface NewTestEvidence {
 
 export interface TestEvidence {
   command: string | null;
-  before: (TestCounts & { reason?: undefined }) | { reason: string } | null;
-  after: (TestCounts & { reason?: undefined }) | { reason: string } | null;
+  /** Counts on the base commit; null when there was no test command or its output could not be parsed. */
+  before: TestCounts | null;
+  beforeReason?: string;
+  after: TestCounts | null;
+  afterReason?: string;
   newTests: NewTestEvidence[];
   /** Tests that failed after the change but passed before it. */
   newFailures: string[];

@@ -1,0 +1,53 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { defineTool, ToolInputError } from './define.js';
+import { relativeTo, resolveInside } from './paths.js';
+import description from './edit-file.md?raw';
+
+export const editFileTool = defineTool({
+  name: 'edit_file',
+  kind: 'mutate',
+  description,
+  params: z.object({
+    path: z.string().min(1).describe('File path relative to the repository root'),
+    old_text: z.string().min(1).describe('Exact text to replace'),
+    new_text: z.string().describe('Replacement text'),
+    replace_all: z.boolean().optional().describe('Replace every occurrence'),
+  }),
+  async execute({ path: requested, old_text, new_text, replace_all = false }, ctx) {
+    const file = await resolveInside(ctx.root, requested, { forWrite: true });
+    const content = await readFile(file, 'utf8').catch(() => {
+      throw new ToolInputError(`File not found: ${requested}. Use write_file to create a new file.`);
+    });
+    const count = countOccurrences(content, old_text);
+    if (count === 0) {
+      throw new ToolInputError(
+        `old_text was not found in ${requested}. ${nearMiss(content, old_text)}Read the file again and copy the text exactly, including indentation.`,
+      );
+    }
+    if (count > 1 && !replace_all) {
+      throw new ToolInputError(
+        `old_text appears ${count} times in ${requested}. Include more surrounding lines to make it unique, or set replace_all.`,
+      );
+    }
+    const updated = replace_all ? content.split(old_text).join(new_text) : content.replace(old_text, () => new_text);
+    await writeFile(file, updated);
+    const rel = relativeTo(ctx.root, file);
+    return { forModel: `Edited ${rel}: replaced ${count} occurrence(s).`, display: `edit ${rel}` };
+  },
+});
+
+function countOccurrences(haystack: string, needle: string): number {
+  let count = 0;
+  for (let i = haystack.indexOf(needle); i !== -1; i = haystack.indexOf(needle, i + needle.length)) count++;
+  return count;
+}
+
+/** When the first line of old_text exists with different whitespace, say so: the commonest model mistake. */
+function nearMiss(content: string, oldText: string): string {
+  const first = oldText.split('\n').find((l) => l.trim().length > 0)?.trim();
+  if (!first) return '';
+  const lines = content.split('\n');
+  const hit = lines.findIndex((l) => l.trim() === first);
+  return hit === -1 ? '' : `A line matching "${first}" exists at line ${hit + 1} but the surrounding text or whitespace differs. `;
+}

@@ -1,0 +1,47 @@
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { ToolInputError } from './define.js';
+
+/**
+ * Resolves a model-supplied path inside the clone. Symlinks are resolved, so a link that points out of the
+ * clone is refused like `../` would be. `forWrite` also refuses the clone's .git folder.
+ */
+export async function resolveInside(root: string, requested: string, opts: { forWrite?: boolean } = {}): Promise<string> {
+  if (requested.includes('\0')) throw new ToolInputError('Path contains a NUL byte.');
+  const candidate = path.resolve(root, requested);
+  const real = await realpathOfNearest(candidate);
+  if (!isInside(root, real)) {
+    throw new ToolInputError(`Path "${requested}" is outside the repository. Use a path relative to the repository root.`);
+  }
+  const rel = path.relative(root, real);
+  if (opts.forWrite && (rel === '.git' || rel.startsWith(`.git${path.sep}`))) {
+    throw new ToolInputError(`Writing inside .git is not allowed. Edit the project's files instead.`);
+  }
+  return real;
+}
+
+export function isInside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** realpath of the path, or of its nearest existing ancestor joined with the rest (for files not yet written). */
+async function realpathOfNearest(p: string): Promise<string> {
+  const rest: string[] = [];
+  let current = p;
+  for (;;) {
+    try {
+      const real = await realpath(current);
+      return path.join(real, ...rest.reverse());
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return p;
+      rest.push(path.basename(current));
+      current = parent;
+    }
+  }
+}
+
+export function relativeTo(root: string, abs: string): string {
+  return path.relative(root, abs) || '.';
+}

@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandRunner } from '../protocol/index.js';
+import { editFileTool, listFilesTool, readFileTool, searchTool, writeFileTool, type ToolContext } from './index.js';
+
+const refuseRunner: CommandRunner = {
+  kind: 'none',
+  run: () => Promise.reject(new Error('no commands in these tests')),
+};
+
+let root: string;
+let outside: string;
+let ctx: ToolContext;
+
+beforeEach(async () => {
+  root = realpathSync(await mkdtemp(path.join(os.tmpdir(), 'slipway-tools-')));
+  outside = realpathSync(await mkdtemp(path.join(os.tmpdir(), 'slipway-outside-')));
+  execFileSync('git', ['init', '-q'], { cwd: root });
+  await writeFile(path.join(root, '.gitignore'), 'build/\n');
+  await mkdir(path.join(root, 'src'));
+  await mkdir(path.join(root, 'build'));
+  await writeFile(path.join(root, 'src', 'a.js'), 'const x = 1;\nconst y = 2;\nconst x2 = 1;\n');
+  await writeFile(path.join(root, 'build', 'out.js'), 'const x = 1;\n');
+  await writeFile(path.join(outside, 'secret.txt'), 'canary-outside\n');
+  ctx = { root, runner: refuseRunner, signal: new AbortController().signal, commandTimeoutMs: 1000 };
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
+});
+
+describe('file tools', () => {
+  it('reads numbered lines and a window of them', async () => {
+    const all = await readFileTool.invoke({ path: 'src/a.js' }, ctx);
+    expect(all.forModel).toBe('1: const x = 1;\n2: const y = 2;\n3: const x2 = 1;');
+    const part = await readFileTool.invoke({ path: 'src/a.js', offset: 2, limit: 1 }, ctx);
+    expect(part.forModel).toContain('2: const y = 2;');
+    expect(part.forModel).toContain('1 more lines');
+  });
+
+  it('refuses path traversal and symlinks that leave the clone', async () => {
+    const traversal = await readFileTool.invoke({ path: `../${path.basename(outside)}/secret.txt` }, ctx);
+    expect(traversal.isError).toBe(true);
+    expect(traversal.forModel).toMatch(/outside the repository/);
+    await symlink(path.join(outside, 'secret.txt'), path.join(root, 'link.txt'));
+    const viaLink = await readFileTool.invoke({ path: 'link.txt' }, ctx);
+    expect(viaLink.isError).toBe(true);
+    expect(viaLink.forModel).not.toContain('canary-outside');
+    const write = await writeFileTool.invoke({ path: 'link.txt', content: 'pwned' }, ctx);
+    expect(write.isError).toBe(true);
+    expect(await readFile(path.join(outside, 'secret.txt'), 'utf8')).toBe('canary-outside\n');
+    // Positive control: the same file is readable when it is inside.
+    await writeFile(path.join(root, 'inside.txt'), 'ok\n');
+    expect((await readFileTool.invoke({ path: 'inside.txt' }, ctx)).forModel).toBe('1: ok');
+  });
+
+  it('refuses writes into .git', async () => {
+    const r = await writeFileTool.invoke({ path: '.git/hooks/pre-commit', content: '#!/bin/sh\n' }, ctx);
+    expect(r.isError).toBe(true);
+    expect(r.forModel).toMatch(/\.git is not allowed/);
+  });
+
+  it('edit_file replaces exactly once and explains zero or many matches', async () => {
+    const many = await editFileTool.invoke({ path: 'src/a.js', old_text: '= 1;', new_text: '= 3;' }, ctx);
+    expect(many.isError).toBe(true);
+    expect(many.forModel).toMatch(/appears 2 times/);
+    const none = await editFileTool.invoke({ path: 'src/a.js', old_text: 'const  y = 2;', new_text: 'z' }, ctx);
+    expect(none.isError).toBe(true);
+    expect(none.forModel).toMatch(/not found/);
+    const ok = await editFileTool.invoke({ path: 'src/a.js', old_text: 'const y = 2;', new_text: 'const y = 3;' }, ctx);
+    expect(ok.isError).toBeUndefined();
+    expect(await readFile(path.join(root, 'src/a.js'), 'utf8')).toContain('const y = 3;');
+    const all = await editFileTool.invoke({ path: 'src/a.js', old_text: '= 1;', new_text: '= 4;', replace_all: true }, ctx);
+    expect(all.forModel).toMatch(/2 occurrence/);
+  });
+
+  it('turns schema errors into a message the model can act on', async () => {
+    const r = await editFileTool.invoke({ path: 'src/a.js', new_text: 1 }, ctx);
+    expect(r.isError).toBe(true);
+    expect(r.forModel).toMatch(/Invalid arguments for edit_file: old_text/);
+  });
+
+  it('list_files and search honour .gitignore', async () => {
+    const list = await listFilesTool.invoke({}, ctx);
+    expect(list.forModel).toContain('src/a.js');
+    expect(list.forModel).not.toContain('build/out.js');
+    const found = await searchTool.invoke({ pattern: 'const x =' }, ctx);
+    expect(found.forModel).toContain('src/a.js:1:const x = 1;');
+    expect(found.forModel).not.toContain('build/');
+    const none = await searchTool.invoke({ pattern: 'nothing-here' }, ctx);
+    expect(none.forModel).toMatch(/No matches/);
+  });
+
+  it('write_file creates folders', async () => {
+    await writeFileTool.invoke({ path: 'deep/new/file.txt', content: 'hi\n' }, ctx);
+    expect(await readFile(path.join(root, 'deep/new/file.txt'), 'utf8')).toBe('hi\n');
+  });
+});

@@ -1,0 +1,28 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { defineTool, ToolInputError } from './define.js';
+import { relativeTo, resolveInside } from './paths.js';
+import description from './write-file.md?raw';
+
+const MAX_WRITE_BYTES = 1024 * 1024;
+
+export const writeFileTool = defineTool({
+  name: 'write_file',
+  kind: 'mutate',
+  description,
+  params: z.object({
+    path: z.string().min(1).describe('File path relative to the repository root'),
+    content: z.string().describe('The whole new content of the file'),
+  }),
+  async execute({ path: requested, content }, ctx) {
+    if (Buffer.byteLength(content) > MAX_WRITE_BYTES) {
+      throw new ToolInputError(`Content is larger than ${MAX_WRITE_BYTES} bytes; write smaller files.`);
+    }
+    const file = await resolveInside(ctx.root, requested, { forWrite: true });
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+    const rel = relativeTo(ctx.root, file);
+    return { forModel: `Wrote ${rel} (${content.split('\n').length} lines).`, display: `write ${rel}` };
+  },
+});
