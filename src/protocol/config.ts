@@ -26,6 +26,7 @@ export const configSchema = z
       .partial()
       .strict(),
     verifyRounds: z.number().int().min(1).max(10).describe('Rounds of fix-and-verify before escalating'),
+    modelGiveUpSeconds: z.number().positive().describe('Give up on a model that stays unreachable after this long'),
     author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),
   })
   .partial()
@@ -40,6 +41,7 @@ export interface EffectiveConfig {
   commandTimeoutSeconds: number;
   budgets: { steps: number; tokens: number; dollars: number; wallMinutes: number };
   verifyRounds: number;
+  modelGiveUpSeconds: number;
   author: { name: string; email: string };
 }
 
@@ -49,6 +51,7 @@ export const DEFAULT_CONFIG: EffectiveConfig = {
   commandTimeoutSeconds: 120,
   budgets: { steps: 80, tokens: 3_000_000, dollars: 5, wallMinutes: 30 },
   verifyRounds: 3,
+  modelGiveUpSeconds: 60,
   author: { name: 'Slipway', email: 'slipway@localhost' },
 };
 
@@ -62,6 +65,7 @@ export function mergeConfig(...layers: SlipwayConfig[]): EffectiveConfig {
     if (layer.commandTimeoutSeconds) out.commandTimeoutSeconds = layer.commandTimeoutSeconds;
     if (layer.budgets) out.budgets = { ...out.budgets, ...layer.budgets };
     if (layer.verifyRounds) out.verifyRounds = layer.verifyRounds;
+    if (layer.modelGiveUpSeconds) out.modelGiveUpSeconds = layer.modelGiveUpSeconds;
     if (layer.author) out.author = layer.author;
   }
   return out;

@@ -1,0 +1,121 @@
+/**
+ * The loop: ask the model, run the tools it calls, feed the results back, until it calls the tool that ends
+ * this conversation. Budgets, the supervisor and the abort signal are checked every step.
+ */
+import type { AgentEvent, ChatMessage, ModelClient, ModelRole, ToolResult } from '../protocol/index.js';
+import { ModelError } from '../protocol/index.js';
+import { ToolInputError, type Tool, type ToolContext } from '../tools/index.js';
+import type { Budget } from './budget.js';
+import { Escalation, RunAborted } from './errors.js';
+import type { Supervisor } from './supervisor.js';
+import { fitContext } from './context.js';
+
+export interface Conversation {
+  role: ModelRole;
+  system: string;
+  messages: ChatMessage[];
+  tools: Tool[];
+  /** The control tool whose valid call ends the conversation. */
+  stopTool: string;
+}
+
+export interface LoopEnv {
+  model: ModelClient;
+  toolContext: ToolContext;
+  budget: Budget;
+  supervisor: Supervisor;
+  emit: (event: AgentEvent) => Promise<void>;
+  signal: AbortSignal;
+}
+
+const MAX_NUDGES = 3;
+
+/** Runs the conversation to its stop tool and returns that tool's parsed input. */
+export async function converse(conversation: Conversation, env: LoopEnv): Promise<unknown> {
+  const { role, tools, stopTool } = conversation;
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const specs = tools.map((t) => t.spec);
+  let nudges = 0;
+  for (;;) {
+    if (env.signal.aborted) throw new RunAborted('stopped by the user');
+    env.budget.check();
+    fitContext(conversation.messages, env.model.contextWindow);
+    const response = await env.model
+      .complete({ role, system: conversation.system, messages: conversation.messages, tools: specs }, { signal: env.signal })
+      .catch((error: unknown) => {
+        if (env.signal.aborted || (error instanceof ModelError && error.kind === 'aborted')) {
+          throw new RunAborted('stopped by the user');
+        }
+        throw error;
+      });
+    env.budget.add(response);
+    const step = env.budget.steps;
+    await env.emit({
+      type: 'model_call',
+      role,
+      step,
+      inputTokens: response.usage.inputTokens,
+      outputTokens: response.usage.outputTokens,
+      costUsd: response.costUsd,
+    });
+    conversation.messages.push({ role: 'assistant', content: response.text, toolCalls: response.toolCalls });
+    if (response.text.trim()) await env.emit({ type: 'text', role, text: response.text });
+
+    if (response.toolCalls.length === 0) {
+      nudges++;
+      if (nudges >= MAX_NUDGES) {
+        throw new Escalation(
+          `The ${role} stopped calling tools ${nudges} times in a row without calling ${stopTool}. Last words: "${response.text.slice(0, 300)}". How should it proceed?`,
+          'stuck',
+        );
+      }
+      conversation.messages.push({
+        role: 'user',
+        content: `Continue by calling a tool. When you are done, call ${stopTool}.`,
+      });
+      continue;
+    }
+    nudges = 0;
+
+    const results: ToolResult[] = [];
+    let stopped: { input: unknown } | null = null;
+    for (const call of response.toolCalls) {
+      await env.emit({ type: 'tool_call', role, step, tool: call.name, input: call.input });
+      const tool = byName.get(call.name);
+      let output: string;
+      let display: string;
+      let isError = false;
+      if (call.inputError !== undefined) {
+        output = `The arguments of your ${call.name} call could not be used: ${call.inputError}. Call it again with valid JSON arguments that match its schema.`;
+        display = `malformed arguments for ${call.name}`;
+        isError = true;
+      } else if (!tool) {
+        output = `There is no tool named "${call.name}". Available tools: ${[...byName.keys()].join(', ')}.`;
+        display = `unknown tool ${call.name}`;
+        isError = true;
+      } else if (tool.kind === 'control') {
+        try {
+          const parsed = tool.parse(call.input);
+          if (tool.name === stopTool) stopped = { input: parsed };
+          output = 'Received.';
+          display = `${tool.name}`;
+        } catch (error) {
+          if (!(error instanceof ToolInputError)) throw error;
+          output = error.message;
+          display = error.message;
+          isError = true;
+        }
+      } else {
+        const outcome = await tool.invoke(call.input, env.toolContext);
+        ({ forModel: output, display } = outcome);
+        isError = outcome.isError === true;
+      }
+      if (env.signal.aborted) throw new RunAborted('stopped by the user');
+      results.push({ callId: call.id, name: call.name, output, isError });
+      await env.emit({ type: 'tool_result', role, step, tool: call.name, ok: !isError, summary: display });
+      if (!stopped) env.supervisor.record(call.name, call.input, output, isError);
+    }
+    conversation.messages.push({ role: 'tool', results });
+    if (stopped) return stopped.input;
+  }
+}

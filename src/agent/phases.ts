@@ -1,0 +1,184 @@
+/** The phases between setup and ship: plan, code, test-and-prove, verify. Each is a small function. */
+import type {
+  ChatMessage,
+  Plan,
+  TestPlan,
+  TestRunResult,
+  Verification,
+  Workspace,
+  CommandRunner,
+} from '../protocol/index.js';
+import {
+  CODER_TOOLS,
+  PLANNER_TOOLS,
+  VERIFIER_TOOLS,
+  finishParams,
+  planParams,
+  verdictParams,
+  type ToolContext,
+} from '../tools/index.js';
+import { runTests } from '../workspace/index.js';
+import { converse, type LoopEnv } from './conversation.js';
+import { judge, type Judgement } from './evidence.js';
+import { CODER_SYSTEM, PLANNER_SYSTEM, VERIFIER_SYSTEM, coderTask, plannerTask } from './prompts.js';
+import { isTestFile } from './test-files.js';
+
+export interface PhaseEnv extends LoopEnv {
+  workspace: Workspace;
+  testPlan: TestPlan | null;
+  testTimeoutMs: number;
+  makeRunner(writableDirs: string[]): CommandRunner;
+}
+
+export async function planPhase(env: PhaseEnv, goal: string, instructions: string): Promise<Plan> {
+  const messages: ChatMessage[] = [{ role: 'user', content: plannerTask(goal, instructions, env.testPlan) }];
+  const input = await converse(
+    { role: 'planner', system: PLANNER_SYSTEM, messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan' },
+    env,
+  );
+  return planParams.parse(input);
+}
+
+export function startCoder(goal: string, plan: Plan, instructions: string, baseline: TestRunResult | null): ChatMessage[] {
+  const base = baseline
+    ? baseline.counts
+      ? `${baseline.counts.passed} passed, ${baseline.counts.failed} failed, ${baseline.counts.skipped} skipped` +
+        (baseline.counts.failed ? ` (already failing: ${failing(baseline).join(', ')})` : '')
+      : `output could not be parsed (${baseline.reason ?? 'unknown'}), exit code ${baseline.exitCode}`
+    : 'no test command found';
+  return [{ role: 'user', content: coderTask(goal, plan, instructions, base) }];
+}
+
+export async function codePhase(env: PhaseEnv, messages: ChatMessage[]): Promise<{ summary: string; noTestReason?: string }> {
+  const input = finishParams.parse(
+    await converse({ role: 'coder', system: CODER_SYSTEM, messages, tools: CODER_TOOLS, stopTool: 'finish' }, env),
+  );
+  return { summary: input.summary, ...(input.no_test_reason ? { noTestReason: input.no_test_reason } : {}) };
+}
+
+export interface TestOutcome extends Judgement {
+  after: TestRunResult | null;
+}
+
+/** Runs the suite on the change, and on the base commit with only the changed tests, then judges. */
+export async function testPhase(
+  env: PhaseEnv,
+  baseline: TestRunResult | null,
+  noTestReason: string | undefined,
+): Promise<TestOutcome> {
+  const plan = env.testPlan;
+  const changed = await env.workspace.changedFiles();
+  const changedTestFiles = changed.filter((c) => c.status !== 'deleted' && isTestFile(c.path)).map((c) => c.path);
+  if (!plan) {
+    return { after: null, ...judge({ command: null, baseline, after: null, proof: null, changedTestFiles, noTestReason }) };
+  }
+  const after = await runTests(env.toolContext.runner, env.workspace.dir, plan, {
+    timeoutMs: env.testTimeoutMs,
+    signal: env.signal,
+  });
+  await env.emit({ type: 'tests', when: 'after', command: plan.command, counts: after.counts, ...reason(after) });
+  let proof: TestRunResult | null = null;
+  if (changedTestFiles.length > 0) {
+    const overlay = await env.workspace.checkoutBaseWith(changedTestFiles);
+    try {
+      proof = await runTests(env.makeRunner([overlay.dir]), overlay.dir, plan, {
+        timeoutMs: env.testTimeoutMs,
+        signal: env.signal,
+      });
+    } finally {
+      await overlay.dispose();
+    }
+    await env.emit({ type: 'tests', when: 'proof', command: plan.command, counts: proof.counts, ...reason(proof) });
+  }
+  return { after, ...judge({ command: plan.command, baseline, after, proof, changedTestFiles, noTestReason }) };
+}
+
+/** A fresh conversation: goal, checks, diff and evidence only; none of the coder's transcript. */
+export async function verifyPhase(
+  env: PhaseEnv,
+  goal: string,
+  plan: Plan,
+  outcome: TestOutcome,
+  round: number,
+): Promise<Verification> {
+  const diff = await env.workspace.diff();
+  const t = outcome.evidence;
+  const evidence = [
+    `Test command: ${t.command ?? 'none found'}`,
+    `Before the change: ${t.before ? JSON.stringify(t.before) : `not available (${t.beforeReason ?? 'no test command'})`}`,
+    `After the change: ${t.after ? JSON.stringify(t.after) : `not available (${t.afterReason ?? 'no test command'})`}`,
+    `New failures: ${t.newFailures.length ? t.newFailures.join(', ') : 'none'}`,
+    `New tests (failed on the base commit with only the test change / passed with the whole change):`,
+    ...(t.newTests.length
+      ? t.newTests.map((n) => `- ${n.test} (${n.file}): failedBefore=${n.failedBefore}, passedAfter=${n.passedAfter}`)
+      : [`- none (${t.noTestReason ?? 'no reason given'})`]),
+    outcome.after ? `Tail of the test output:\n${outcome.after.output.slice(-3000)}` : '',
+  ].join('\n');
+  const messages: ChatMessage[] = [
+    {
+      role: 'user',
+      content: [
+        `Goal: ${goal}`,
+        `Acceptance checks:\n${plan.acceptance.map((c, i) => `${i + 1}. ${c}`).join('\n')}`,
+        `Diff against the base commit:\n\`\`\`diff\n${clipDiff(diff)}\n\`\`\``,
+        `Test evidence:\n${evidence}`,
+      ].join('\n\n'),
+    },
+  ];
+  const input = verdictParams.parse(
+    await converse(
+      { role: 'verifier', system: VERIFIER_SYSTEM, messages, tools: VERIFIER_TOOLS, stopTool: 'submit_verdict' },
+      env,
+    ),
+  );
+  const overriddenBy = [...outcome.problems];
+  if (input.findings.length < plan.acceptance.length) {
+    overriddenBy.push(`The verifier judged ${input.findings.length} of ${plan.acceptance.length} acceptance checks.`);
+  }
+  const verdict = input.verdict === 'pass' && input.findings.every((f) => f.verdict === 'pass') && overriddenBy.length === 0;
+  return {
+    verdict: verdict ? 'pass' : 'fail',
+    findings: input.findings,
+    ...(overriddenBy.length && input.verdict === 'pass' ? { overriddenBy } : {}),
+    round,
+  };
+}
+
+/** What goes back to the coder after a failed round. */
+export function feedback(outcome: TestOutcome, verification: Verification): string {
+  const lines = ['Your change is not done yet.'];
+  if (outcome.problems.length) lines.push('Slipway checked the tests:', ...outcome.problems.map((p) => `- ${p}`));
+  const failed = verification.findings.filter((f) => f.verdict === 'fail');
+  if (failed.length) lines.push('An independent reviewer found:', ...failed.map((f) => `- ${f.check}: ${f.evidence}`));
+  lines.push('Fix this, run the tests, and call finish again.');
+  return lines.join('\n');
+}
+
+export function toolContext(
+  root: string,
+  runner: CommandRunner,
+  testPlan: TestPlan | null,
+  signal: AbortSignal,
+  commandTimeoutMs: number,
+  testTimeoutMs: number,
+): ToolContext {
+  return {
+    root,
+    runner,
+    signal,
+    commandTimeoutMs,
+    ...(testPlan ? { runTests: () => runTests(runner, root, testPlan, { timeoutMs: testTimeoutMs, signal }) } : {}),
+  };
+}
+
+function failing(run: TestRunResult): string[] {
+  return run.tests.filter((t) => t.status === 'failed').map((t) => t.id).slice(0, 20);
+}
+
+function reason(run: TestRunResult): { reason?: string } {
+  return run.counts ? {} : { reason: run.reason ?? 'output not parsed' };
+}
+
+function clipDiff(diff: string, max = 60_000): string {
+  return diff.length <= max ? diff : `${diff.slice(0, max)}\n… [diff truncated: ${diff.length - max} more characters]`;
+}

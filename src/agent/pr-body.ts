@@ -1,0 +1,55 @@
+/** The pull request's markdown body: goal, plan, change, evidence, verdict and decisions. */
+import type { Decision, Plan, TestCounts, TestEvidence, UsageTotals, Verification } from '../protocol/index.js';
+
+export interface PrBodyInput {
+  goal: string;
+  plan: Plan;
+  summary: string;
+  diffstat: string;
+  tests: TestEvidence;
+  verification: Verification;
+  decisions: Decision[];
+  usage: UsageTotals;
+  model: string;
+}
+
+export function renderPrBody(i: PrBodyInput): string {
+  const counts = (c: TestCounts | null, reason?: string) =>
+    c ? `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped` : `not available${reason ? ` (${reason})` : ''}`;
+  const newTests = i.tests.newTests.length
+    ? i.tests.newTests
+        .map((t) => `| \`${t.test}\` | ${t.file} | ${t.failedBefore ? 'failed ✔' : 'passed ✘'} | ${t.passedAfter ? 'passed ✔' : 'failed ✘'} |`)
+        .join('\n')
+    : '';
+  const alone = i.decisions.filter((d) => d.autonomous);
+  const escalated = i.decisions.filter((d) => !d.autonomous);
+  const decision = (d: Decision) => `- **${d.action}** (${d.by}): ${d.reason}`;
+  return [
+    `## Goal\n${i.goal}`,
+    `## Plan\n${i.plan.summary}\n\n${i.plan.steps.map((s, n) => `${n + 1}. ${s}`).join('\n')}`,
+    `### Acceptance checks\n${i.plan.acceptance.map((s) => `- ${s}`).join('\n')}`,
+    `## What changed\n${i.summary}\n\n\`\`\`\n${i.diffstat.replace(/\n+$/, "")}\n\`\`\``,
+    [
+      `## Test evidence`,
+      i.tests.command ? `Command: \`${i.tests.command}\`` : 'No test command was found.',
+      `- Before the change (base commit): ${counts(i.tests.before, i.tests.beforeReason)}`,
+      `- After the change: ${counts(i.tests.after, i.tests.afterReason)}`,
+      i.tests.newFailures.length ? `- New failures: ${i.tests.newFailures.join(', ')}` : '- No new failures.',
+      newTests
+        ? `\n| New test | File | Base commit + test only | With the change |\n|---|---|---|---|\n${newTests}`
+        : `\nNo new test: ${i.tests.noTestReason ?? 'none given'}`,
+    ].join('\n'),
+    [
+      `## Verification: ${i.verification.verdict.toUpperCase()} (round ${i.verification.round})`,
+      ...i.verification.findings.map((f) => `- ${f.verdict === 'pass' ? '✔' : '✘'} ${f.check}: ${f.evidence}`),
+    ].join('\n'),
+    [
+      `## Decisions`,
+      `Taken alone:`,
+      ...(alone.length ? alone.map(decision) : ['- none']),
+      `Escalated to a person:`,
+      ...(escalated.length ? escalated.map(decision) : ['- none']),
+    ].join('\n'),
+    `---\nModel \`${i.model}\`: ${i.usage.modelCalls} calls, ${i.usage.inputTokens} input and ${i.usage.outputTokens} output tokens, $${i.usage.costUsd.toFixed(4)}. Opened by Slipway; nothing was merged.`,
+  ].join('\n\n');
+}

@@ -1,0 +1,285 @@
+/**
+ * One run, end to end: setup -> plan -> (code -> test -> verify)* -> ship. Every state change is persisted
+ * through the RunStore port as it happens; front ends only watch events.
+ */
+import { realpathSync } from 'node:fs';
+import type {
+  AgentEvent,
+  CommandRunner,
+  Decision,
+  EffectiveConfig,
+  ModelClient,
+  Phase,
+  PullRequest,
+  RunStatus,
+  RunStore,
+  StoredEvent,
+  TestRunResult,
+  Verification,
+  Workspace,
+} from '../protocol/index.js';
+import { ModelError, newId } from '../protocol/index.js';
+import { detectTestPlan, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
+import { Budget } from './budget.js';
+import { Escalation, RunAborted, RunFailure } from './errors.js';
+import { readInstructions } from './instructions.js';
+import { codePhase, feedback, planPhase, startCoder, testPhase, toolContext, verifyPhase, type PhaseEnv } from './phases.js';
+import { renderPrBody } from './pr-body.js';
+import { Supervisor } from './supervisor.js';
+
+export interface RunDeps {
+  store: RunStore;
+  model: ModelClient;
+  /** Makes the command runner for a set of writable folders; `network` only for dependency installs. */
+  makeRunner(opts: { writableDirs: string[]; network: boolean }): CommandRunner;
+  workspacesDir: string;
+  signal: AbortSignal;
+  onEvent?: (event: StoredEvent) => void;
+  /** Decisions taken before the run (a person's --no-sandbox, say). */
+  initialDecisions?: Decision[];
+}
+
+export interface RunRequest {
+  goal: string;
+  repo: string;
+  base?: string;
+  config: EffectiveConfig;
+  runId?: string;
+}
+
+export interface RunOutcome {
+  run: string;
+  status: Extract<RunStatus, 'pr_open' | 'escalated' | 'failed' | 'stopped'>;
+  pr: string | null;
+  branch: string | null;
+  question?: string;
+  error?: string;
+  hint?: string;
+}
+
+export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOutcome> {
+  const { store, signal } = deps;
+  const runId = request.runId ?? newId('r');
+  await store.createRun({ id: runId, goal: request.goal, repo: request.repo, base: request.base ?? '', model: deps.model.spec });
+  const emit = async (event: AgentEvent) => {
+    const stored = await store.appendEvent(runId, event);
+    deps.onEvent?.(stored);
+  };
+  const decide = async (decision: Decision) => {
+    await store.addDecision(runId, decision);
+    await emit({ type: 'decision', decision });
+  };
+  const enter = async (phase: Phase, status: RunStatus) => {
+    await store.updateRun(runId, { phase, status });
+    await emit({ type: 'phase', phase, status });
+  };
+  const budget = new Budget(request.config.budgets);
+  let workspace: Workspace | null = null;
+
+  try {
+    await emit({ type: 'run_started', goal: request.goal, repo: request.repo, base: request.base ?? 'the checked-out branch', model: deps.model.spec });
+    for (const d of deps.initialDecisions ?? []) await decide(d);
+    await enter('setup', 'pending');
+    const slug = slugify(request.goal);
+    const prepared = await prepareWorkspace({
+      repo: request.repo,
+      ...(request.base ? { base: request.base } : {}),
+      runId,
+      slug,
+      workspacesDir: deps.workspacesDir,
+      author: request.config.author,
+    });
+    workspace = prepared.workspace;
+    const ws = workspace;
+    for (const message of prepared.notices) await emit({ type: 'notice', message });
+    await store.updateRun(runId, { branch: ws.branch });
+    await emit({ type: 'notice', message: `working in a clone on branch ${ws.branch}, from ${ws.base} at ${ws.baseCommit.slice(0, 10)}` });
+
+    const testPlan = await detectTestPlan(ws.dir, request.config.test);
+    await decide(
+      testPlan
+        ? { action: `test with \`${testPlan.command}\``, by: 'agent', autonomous: true, reason: `found by ${testPlan.source}` }
+        : { action: 'no test command', by: 'agent', autonomous: true, reason: 'no test runner was recognised and none is configured (test.command)' },
+    );
+    const commandTimeoutMs = request.config.commandTimeoutSeconds * 1000;
+    const testTimeoutMs = request.config.test.timeoutSeconds * 1000;
+    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false });
+    const env: PhaseEnv = {
+      model: deps.model,
+      budget,
+      supervisor: new Supervisor(),
+      emit,
+      signal,
+      workspace: ws,
+      testPlan,
+      testTimeoutMs,
+      makeRunner: (dirs) => deps.makeRunner({ writableDirs: dirs, network: false }),
+      toolContext: toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs),
+    };
+
+    let baseline: TestRunResult | null = null;
+    if (testPlan?.install) {
+      await decide({ action: `install dependencies with \`${testPlan.install}\``, by: 'agent', autonomous: true, reason: 'the tests need them; installs run in the sandbox with network access' });
+      const installer = deps.makeRunner({ writableDirs: [ws.dir], network: true });
+      const result = await installer.run(testPlan.install, { cwd: ws.dir, timeoutMs: testTimeoutMs, ...(signal ? { signal } : {}) });
+      if (signal.aborted) throw new RunAborted('stopped by the user');
+      if (result.exitCode !== 0) {
+        throw new RunFailure(
+          `Installing dependencies with \`${testPlan.install}\` failed (exit ${result.exitCode ?? result.signal}):\n${result.output.slice(-2000)}`,
+          'Set the install command in .slipway/config.json ("test": {"install": "..."}) or fix the repository\'s dependencies.',
+        );
+      }
+    }
+    if (testPlan) {
+      await enter('test', 'testing');
+      baseline = await runTests(runner, ws.dir, testPlan, { timeoutMs: testTimeoutMs, signal });
+      if (signal.aborted) throw new RunAborted('stopped by the user');
+      await emit({ type: 'tests', when: 'baseline', command: testPlan.command, counts: baseline.counts, ...(baseline.counts ? {} : { reason: baseline.reason ?? 'output not parsed' }) });
+      if (baseline.counts?.failed) {
+        await decide({ action: 'proceed with failing tests on the base commit', by: 'agent', autonomous: true, reason: `${baseline.counts.failed} tests already fail on ${ws.base}; only new failures count against the change` });
+      }
+    }
+
+    await enter('plan', 'planning');
+    const instructions = await readInstructions(ws.dir);
+    const plan = await planPhase(env, request.goal, instructions);
+    await store.savePlan(runId, plan);
+    await emit({ type: 'plan', plan });
+
+    const coder = startCoder(request.goal, plan, instructions, baseline);
+    let verification: Verification | null = null;
+    for (let round = 1; round <= request.config.verifyRounds; round++) {
+      await enter('code', 'coding');
+      const finished = await codePhase(env, coder);
+      await ws.commitAll(`slipway: ${firstLine(request.goal)}\n\n${finished.summary}`);
+      await enter('test', 'testing');
+      const outcome = await testPhase(env, baseline, finished.noTestReason);
+      await enter('verify', 'verifying');
+      verification = await verifyPhase(env, request.goal, plan, outcome, round);
+      await emit({ type: 'verification', verification });
+      await store.updateRun(runId, { usage: budget.usage, steps: budget.steps });
+      if (verification.verdict === 'pass') {
+        if (outcome.evidence.noTestReason) {
+          await decide({ action: 'open a pull request without a new test', by: 'agent', autonomous: true, reason: outcome.evidence.noTestReason });
+        }
+        await enter('ship', 'shipping');
+        const pr = await ship({ request, runId, workspace: ws, plan, outcome, verification, summary: finished.summary, budget, deps, decide });
+        await store.updateRun(runId, { status: 'pr_open', prId: pr.id, usage: budget.usage, steps: budget.steps });
+        await emit({ type: 'pr_opened', pr: pr.id, branch: pr.branch });
+        await ws.dispose();
+        return { run: runId, status: 'pr_open', pr: pr.id, branch: pr.branch };
+      }
+      coder.push({ role: 'user', content: feedback(outcome, verification) });
+    }
+    throw new Escalation(
+      `The change did not pass verification after ${request.config.verifyRounds} rounds. Last findings: ${summarizeFailures(verification)}. The work is on branch ${ws.branch}. Should I continue, change approach, or stop?`,
+      'rounds',
+    );
+  } catch (error) {
+    return await settle(error);
+  } finally {
+    await store.updateRun(runId, { usage: budget.usage, steps: budget.steps }).catch(() => undefined);
+  }
+
+  async function settle(error: unknown): Promise<RunOutcome> {
+    const branch = workspace?.branch ?? null;
+    if (error instanceof Escalation) {
+      const kept = workspace ? await keepBranch(workspace) : null;
+      const question = kept && !error.question.includes(kept) ? `${error.question} (work kept on branch ${kept})` : error.question;
+      await decide({ action: 'escalate to a person', by: 'agent', autonomous: false, reason: question });
+      await store.updateRun(runId, { status: 'escalated', question });
+      await emit({ type: 'escalated', question });
+      return { run: runId, status: 'escalated', pr: null, branch: kept, question };
+    }
+    if (error instanceof RunAborted || signal.aborted) {
+      if (workspace) await workspace.commitAll('slipway: work in progress (stopped)').catch(() => undefined);
+      await store.updateRun(runId, { status: 'stopped' });
+      await emit({ type: 'stopped', reason: 'stopped by the user' });
+      return { run: runId, status: 'stopped', pr: null, branch };
+    }
+    const { message, hint } = describeError(error);
+    await store.updateRun(runId, { status: 'failed', error: `${message}${hint ? ` ${hint}` : ''}` });
+    await emit({ type: 'failed', error: message });
+    return { run: runId, status: 'failed', pr: null, branch, error: message, ...(hint ? { hint } : {}) };
+  }
+}
+
+async function ship(a: {
+  request: RunRequest;
+  runId: string;
+  workspace: Workspace;
+  plan: import('../protocol/index.js').Plan;
+  outcome: import('./phases.js').TestOutcome;
+  verification: Verification;
+  summary: string;
+  budget: Budget;
+  deps: RunDeps;
+  decide: (d: Decision) => Promise<void>;
+}): Promise<PullRequest> {
+  const ws = a.workspace;
+  const head = await ws.commitAll(`slipway: ${firstLine(a.request.goal)}`);
+  await ws.publishBranch();
+  await a.decide({ action: `open a pull request from ${ws.branch} into ${ws.base}`, by: 'agent', autonomous: true, reason: 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged' });
+  const decisions = await a.deps.store.listDecisions(a.runId);
+  const diffstat = await ws.diffStat();
+  const pr: PullRequest = {
+    id: newId('pr'),
+    run: a.runId,
+    status: 'open',
+    title: `slipway: ${firstLine(a.request.goal).slice(0, 72)}`,
+    body: renderPrBody({
+      goal: a.request.goal,
+      plan: a.plan,
+      summary: a.summary,
+      diffstat,
+      tests: a.outcome.evidence,
+      verification: a.verification,
+      decisions,
+      usage: a.budget.usage,
+      model: a.deps.model.spec,
+    }),
+    branch: ws.branch,
+    base: ws.base,
+    head,
+    baseCommit: ws.baseCommit,
+    diffstat,
+    goal: a.request.goal,
+    plan: a.plan,
+    tests: a.outcome.evidence,
+    verification: a.verification,
+    decisions,
+    usage: { ...a.budget.usage },
+    createdAt: new Date().toISOString(),
+  };
+  await a.deps.store.createPullRequest(pr);
+  return pr;
+}
+
+/** Commits what the agent did and fetches the branch into the user's repository, so nothing is lost. */
+async function keepBranch(ws: Workspace): Promise<string | null> {
+  try {
+    await ws.commitAll('slipway: work in progress (escalated)');
+    await ws.publishBranch();
+    return ws.branch;
+  } catch {
+    return null;
+  }
+}
+
+function describeError(error: unknown): { message: string; hint?: string } {
+  if (error instanceof ModelError) return { message: error.message, hint: error.hint };
+  if (error instanceof WorkspaceError) return { message: error.message, hint: error.hint };
+  if (error instanceof RunFailure) return { message: error.message, hint: error.hint };
+  const message = error instanceof Error ? error.message : String(error);
+  return { message: `Unexpected error: ${message}`, hint: 'This is a bug in Slipway; the run log (slipway log <run>) has the details.' };
+}
+
+function summarizeFailures(v: Verification | null): string {
+  if (!v) return 'none';
+  const failed = [...(v.overriddenBy ?? []), ...v.findings.filter((f) => f.verdict === 'fail').map((f) => `${f.check}: ${f.evidence}`)];
+  return failed.length ? failed.join('; ').slice(0, 600) : 'none';
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]!.trim();
+}

@@ -1,0 +1,101 @@
+/** The `slipway` command line. Exit codes: 0 ok/PR open, 1 error, 2 usage, 3 escalated, 130 stopped. */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, UsageError } from './home.js';
+import { processOutput, type Output } from './output.js';
+import { EXIT, runCommand, type RunFlags } from './run-command.js';
+import { NotFoundError, listRuns, prList, prShow, showLog } from './records.js';
+import { doctor } from './doctor.js';
+import { demo } from './demo.js';
+
+declare const SLIPWAY_VERSION: string | undefined;
+const VERSION = typeof SLIPWAY_VERSION === 'string' ? SLIPWAY_VERSION : '0.0.0-dev';
+
+export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
+  const program = new Command('slipway')
+    .description('An autonomous software engineer: goal in, reviewed pull request out.')
+    .version(VERSION, '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.stdout(s.trimEnd()), writeErr: (s) => out.stderr(s.trimEnd()) })
+    .showHelpAfterError('(run slipway --help for usage)');
+
+  program
+    .command('run')
+    .description('Plan, code, test, verify and open a pull request for a goal')
+    .argument('<goal>', 'what you want done, in plain language')
+    .option('--repo <path>', 'the git repository to work on', '.')
+    .option('--base <branch>', 'branch to start from (default: the checked-out branch)')
+    .option('--model <spec>', 'anthropic/<m>, openai/<m>, openai-compatible/<m>, script:<file>, replay:<file>')
+    .option('--base-url <url>', 'API base URL (required for openai-compatible)')
+    .option('--json', 'print JSON lines only: one per event, then a final status line')
+    .option('--record <file>', 'record every model exchange as JSONL (replay it with --model replay:<file>)')
+    .option('--max-steps <n>', 'budget: model calls')
+    .option('--max-tokens <n>', 'budget: input plus output tokens')
+    .option('--max-dollars <n>', 'budget: model spend in dollars')
+    .option('--max-minutes <n>', 'budget: wall time')
+    .option('--verify-rounds <n>', 'fix-and-verify rounds before escalating')
+    .option('--test-command <cmd>', 'test command (default: detected)')
+    .addOption(new Option('--no-sandbox', 'run commands without bubblewrap (dangerous, recorded as your decision)'))
+    .action(async (goal: string, flags: RunFlags) => setExit(await runCommand(goal, flags, out, env)));
+
+  const pr = program.command('pr').description('Pull requests opened by Slipway');
+  pr.command('list')
+    .option('--json', 'JSON output')
+    .action(async (flags: { json?: boolean }) => setExit(await prList(out, env, flags.json === true)));
+  pr.command('show')
+    .argument('<id>', 'pull request id (pr-…)')
+    .option('--json', 'JSON output')
+    .action(async (id: string, flags: { json?: boolean }) => setExit(await prShow(id, out, env, flags.json === true)));
+
+  program
+    .command('log')
+    .description('The event log of a run')
+    .argument('[run]', 'run id (r-…)')
+    .option('--list', 'list recent runs')
+    .option('--json', 'JSON lines')
+    .action(async (run: string | undefined, flags: { json?: boolean; list?: boolean }) => {
+      if (flags.list || !run) return setExit(await listRuns(out, env, flags.json === true));
+      setExit(await showLog(run, out, env, flags.json === true));
+    });
+
+  program
+    .command('demo')
+    .description('Run the whole loop on the bundled example repository with the scripted model (no API key)')
+    .option('--json', 'JSON lines')
+    .action(async (flags: { json?: boolean }) => setExit(await demo(out, env, flags)));
+
+  program
+    .command('doctor')
+    .description('Check prerequisites and say what to install')
+    .action(async () => setExit(await doctor(out, env)));
+  return program;
+}
+
+/** Parses argv and runs; returns the exit code instead of exiting, so tests can call it in-process. */
+export async function main(argv: string[], out: Output = processOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let code = 0;
+  const program = buildProgram(out, env, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      out.stderr(`error: ${error.message}`);
+      return EXIT.usage;
+    }
+    if (error instanceof NotFoundError) {
+      out.stderr(`error: ${error.message}`);
+      return EXIT.error;
+    }
+    if (error instanceof ConfigError) {
+      out.stderr(`error: ${error.message}\n  ${error.hint}`);
+      return EXIT.error;
+    }
+    const e = error as { message?: string; hint?: string };
+    out.stderr(`error: ${e.message ?? String(error)}${e.hint ? `\n  ${e.hint}` : ''}`);
+    return EXIT.error;
+  }
+}

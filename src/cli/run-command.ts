@@ -1,0 +1,166 @@
+/** `slipway run`: wires config, model, store and sandbox, then drives the core loop. */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Decision, EffectiveConfig, ModelClient, SlipwayConfig } from '../protocol/index.js';
+import { mergeConfig, newId } from '../protocol/index.js';
+import { ConfigError, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
+import { createProgress } from './progress.js';
+import type { Output } from './output.js';
+
+export interface RunFlags {
+  repo: string;
+  base?: string;
+  model?: string;
+  baseUrl?: string;
+  json?: boolean;
+  record?: string;
+  maxSteps?: string;
+  maxTokens?: string;
+  maxDollars?: string;
+  maxMinutes?: string;
+  verifyRounds?: string;
+  testCommand?: string;
+  sandbox?: boolean;
+}
+
+export const EXIT = { ok: 0, error: 1, usage: 2, escalated: 3, stopped: 130 } as const;
+
+export async function runCommand(goal: string, flags: RunFlags, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  if (!goal.trim()) throw new UsageError('The goal is empty. Say what you want done, e.g. slipway run "fix the failing date parser" --repo .');
+  const home = slipwayHome(env);
+  const repo = path.resolve(flags.repo);
+  const runId = newId('r');
+  const finish = (line: Record<string, unknown>, code: number, human: string) => {
+    if (flags.json) out.stdout(JSON.stringify(line));
+    else out.stdout(human);
+    return code;
+  };
+
+  const { openSqliteStore } = await import('../store/index.js');
+  await mkdir(home, { recursive: true });
+  const store = await openSqliteStore(path.join(home, 'slipway.db'));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.stopped);
+    out.stderr('\nstopping… (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    // Errors before the loop starts still get a run record, so `--json` always ends with a status line.
+    const failEarly = async (message: string, hint: string) => {
+      await store.createRun({ id: runId, goal, repo, base: flags.base ?? '', model: flags.model ?? '' });
+      await store.updateRun(runId, { status: 'failed', error: `${message} ${hint}` });
+      return finish({ run: runId, status: 'failed', pr: null, error: `${message} ${hint}` }, EXIT.error, `✗ ${message}\n  ${hint}\n  run: ${runId}`);
+    };
+
+    let config: EffectiveConfig;
+    try {
+      config = mergeConfig(await loadRepoConfig(repo, flags.base), await loadUserConfig(home), flagLayer(flags));
+    } catch (error) {
+      if (error instanceof ConfigError) return await failEarly(error.message, error.hint);
+      throw error;
+    }
+
+    const decisions: Decision[] = [];
+    const workspace = await import('../workspace/index.js');
+    let makeRunner: (o: { writableDirs: string[]; network: boolean }) => import('../protocol/index.js').CommandRunner;
+    if (flags.sandbox === false) {
+      out.stderr('⚠ --no-sandbox: commands the agent runs have your full user rights, your files and the network.');
+      decisions.push({ action: 'run commands without a sandbox', by: 'person', autonomous: false, reason: '--no-sandbox was given on the command line' });
+      makeRunner = (o) => workspace.createPlainRunner({ ...o, home: userHome(env), env });
+    } else {
+      if (!workspace.findBwrap(env)) {
+        return await failEarly(
+          'bubblewrap (bwrap) is not installed, and Slipway runs every command the agent makes inside it.',
+          'Install it (Debian/Ubuntu: sudo apt-get install bubblewrap), or pass --no-sandbox to run unsandboxed (not recommended).',
+        );
+      }
+      decisions.push({ action: 'run commands in the bubblewrap sandbox', by: 'policy', autonomous: true, reason: 'default policy: no network, only the clone and a private /tmp writable, secrets stripped' });
+      makeRunner = (o) => workspace.createSandboxRunner({ ...o, home: userHome(env), env });
+    }
+
+    let model: ModelClient;
+    try {
+      const { createModelClient } = await import('../model/index.js');
+      model = await createModelClient(config.model, {
+        ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
+        env,
+        giveUpAfterMs: config.modelGiveUpSeconds * 1000,
+        ...(flags.record ? { recordPath: path.resolve(flags.record) } : {}),
+        onRetry: (info) => {
+          void store.appendEvent(runId, { type: 'model_retry', ...info }).catch(() => undefined);
+        },
+      });
+    } catch (error) {
+      const e = error as { message: string; hint?: string };
+      return await failEarly(e.message, e.hint ?? '');
+    }
+
+    const progress = createProgress({ json: flags.json === true, stream: flags.json ? process.stdout : process.stderr, tty: !flags.json && process.stderr.isTTY === true });
+    const { runGoal } = await import('../agent/index.js');
+    const outcome = await runGoal(
+      { goal, repo, ...(flags.base ? { base: flags.base } : {}), config, runId },
+      {
+        store,
+        model,
+        makeRunner,
+        workspacesDir: path.join(home, 'workspaces'),
+        signal: controller.signal,
+        onEvent: (e) => progress.event(e),
+        initialDecisions: decisions,
+      },
+    );
+    progress.done();
+    const line = {
+      run: outcome.run,
+      status: outcome.status === 'stopped' ? 'failed' : outcome.status,
+      pr: outcome.pr,
+      ...(outcome.question ? { question: outcome.question } : {}),
+      ...(outcome.status === 'failed' ? { error: [outcome.error, outcome.hint].filter(Boolean).join(' ') } : {}),
+      ...(outcome.status === 'stopped' ? { error: 'stopped by the user; the work is kept on the clone' } : {}),
+      ...(outcome.branch ? { branch: outcome.branch } : {}),
+    };
+    switch (outcome.status) {
+      case 'pr_open':
+        return finish(line, EXIT.ok, `Pull request ${outcome.pr} is open on branch ${outcome.branch}; review it with: slipway pr show ${outcome.pr}`);
+      case 'escalated':
+        return finish(line, EXIT.escalated, `Slipway needs you (run ${outcome.run}):\n  ${outcome.question}`);
+      case 'stopped':
+        return finish(line, EXIT.stopped, `Run ${outcome.run} stopped.`);
+      default:
+        return finish(line, EXIT.error, `✗ ${outcome.error}\n  ${outcome.hint ?? ''}\n  run: ${outcome.run} (details: slipway log ${outcome.run})`);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await store.close();
+  }
+}
+
+function flagLayer(flags: RunFlags): SlipwayConfig {
+  const num = (value: string | undefined, name: string, integer: boolean): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new UsageError(`${name} must be a positive ${integer ? 'whole ' : ''}number, got "${value}".`);
+    }
+    return n;
+  };
+  const budgets = {
+    steps: num(flags.maxSteps, '--max-steps', true),
+    tokens: num(flags.maxTokens, '--max-tokens', true),
+    dollars: num(flags.maxDollars, '--max-dollars', false),
+    wallMinutes: num(flags.maxMinutes, '--max-minutes', false),
+  };
+  const rounds = num(flags.verifyRounds, '--verify-rounds', true);
+  const definedBudgets = Object.fromEntries(Object.entries(budgets).filter(([, v]) => v !== undefined));
+  return {
+    ...(flags.model ? { model: flags.model } : {}),
+    ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
+    ...(flags.testCommand ? { test: { command: flags.testCommand } } : {}),
+    ...(Object.keys(definedBudgets).length ? { budgets: definedBudgets } : {}),
+    ...(rounds ? { verifyRounds: rounds } : {}),
+  };
+}

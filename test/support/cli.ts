@@ -1,0 +1,50 @@
+/** Runs the built CLI (dist/) as a user would, in a child process with its own SLIPWAY_HOME. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './repos.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON lines (lines that are not JSON are an error in --json mode). */
+  json: Array<Record<string, unknown>>;
+}
+
+/** The environment a test CLI gets: no real keys, a private SLIPWAY_HOME. */
+export function cliEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SLIPWAY_HOME: home, NODE_EXTRA_CA_CERTS: undefined };
+  for (const key of Object.keys(env)) if (/^(ANTHROPIC|OPENAI)_/.test(key)) delete env[key];
+  return { ...env, ...extra };
+}
+
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { onSpawn?: (pid: number) => void; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slipway.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    if (child.pid) opts.onSpawn?.(child.pid);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const json = stdout
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return { __notJson: l };
+          }
+        });
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
