@@ -30,13 +30,14 @@ export function judge(input: EvidenceInput): Judgement {
   const newTests: NewTestEvidence[] = [];
   if (after && input.changedTestFiles.length > 0) {
     for (const t of after.tests) {
-      const inChangedFile = t.file !== undefined && input.changedTestFiles.some((f) => sameFile(f, t.file!));
+      // New: absent on the base commit. Changed: passed there, fails with only the test change applied.
+      // (An existing test edited so that it still passes there cannot be told from an untouched one.)
       const isNew = !base.has(t.id);
       const caughtByProof = base.get(t.id)?.status === 'passed' && proofIx.get(t.id)?.status !== 'passed';
-      if (!isNew && !inChangedFile && !caughtByProof) continue;
+      if (!isNew && !caughtByProof) continue;
       if (t.status === 'skipped') continue;
       newTests.push({
-        file: t.file ?? input.changedTestFiles.find((f) => t.id.includes(f)) ?? input.changedTestFiles[0]!,
+        file: fileOf(t, input.changedTestFiles),
         test: t.id,
         failedBefore: proofIx.get(t.id)?.status !== 'passed',
         passedAfter: t.status === 'passed',
@@ -95,7 +96,9 @@ function index(run: TestRunResult | null): Map<string, TestCaseResult> {
   return new Map((run?.tests ?? []).map((t) => [t.id, t]));
 }
 
-function sameFile(a: string, b: string): boolean {
+/** The runner's file when it names one; else the changed test file the id names; else the only one. */
+function fileOf(t: TestCaseResult, changed: string[]): string {
   const norm = (p: string) => p.replace(/^\.\//, '');
-  return norm(a) === norm(b) || norm(b).endsWith(`/${norm(a)}`) || norm(a).endsWith(`/${norm(b)}`);
+  if (t.file) return changed.find((f) => norm(t.file!).endsWith(norm(f))) ?? norm(t.file);
+  return changed.find((f) => t.id.includes(f)) ?? (changed.length === 1 ? changed[0]! : changed.join(', '));
 }

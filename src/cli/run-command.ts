@@ -81,6 +81,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
       makeRunner = (o) => workspace.createSandboxRunner({ ...o, home: userHome(env), env });
     }
 
+    const progress = createProgress({ json: flags.json === true, stream: flags.json ? process.stdout : process.stderr, tty: !flags.json && process.stderr.isTTY === true });
     let model: ModelClient;
     try {
       const { createModelClient } = await import('../model/index.js');
@@ -90,7 +91,10 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
         giveUpAfterMs: config.modelGiveUpSeconds * 1000,
         ...(flags.record ? { recordPath: path.resolve(flags.record) } : {}),
         onRetry: (info) => {
-          void store.appendEvent(runId, { type: 'model_retry', ...info }).catch(() => undefined);
+          void store
+            .appendEvent(runId, { type: 'model_retry', ...info })
+            .then((stored) => progress.event(stored))
+            .catch(() => undefined);
         },
       });
     } catch (error) {
@@ -98,7 +102,6 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
       return await failEarly(e.message, e.hint ?? '');
     }
 
-    const progress = createProgress({ json: flags.json === true, stream: flags.json ? process.stdout : process.stderr, tty: !flags.json && process.stderr.isTTY === true });
     const { runGoal } = await import('../agent/index.js');
     const outcome = await runGoal(
       { goal, repo, ...(flags.base ? { base: flags.base } : {}), config, runId },
