@@ -17,13 +17,14 @@ export interface Conversation {
   tools: Tool[];
   /** The control tool whose valid call ends the conversation. */
   stopTool: string;
+  /** Watches this conversation for no progress (one per role: a planner's read is no coder's repeat). */
+  supervisor: Supervisor;
 }
 
 export interface LoopEnv {
   model: ModelClient;
   toolContext: ToolContext;
   budget: Budget;
-  supervisor: Supervisor;
   emit: (event: AgentEvent) => Promise<void>;
   signal: AbortSignal;
 }
@@ -80,7 +81,7 @@ export async function converse(conversation: Conversation, env: LoopEnv): Promis
     const results: ToolResult[] = [];
     let stopped: { input: unknown } | null = null;
     for (const call of response.toolCalls) {
-      await env.emit({ type: 'tool_call', role, step, tool: call.name, input: call.input });
+      await env.emit({ type: 'tool_call', role, step, tool: call.name, input: call.input ?? null });
       const tool = byName.get(call.name);
       let output: string;
       let display: string;
@@ -113,7 +114,7 @@ export async function converse(conversation: Conversation, env: LoopEnv): Promis
       if (env.signal.aborted) throw new RunAborted('stopped by the user');
       results.push({ callId: call.id, name: call.name, output, isError });
       await env.emit({ type: 'tool_result', role, step, tool: call.name, ok: !isError, summary: display });
-      if (!stopped) env.supervisor.record(call.name, call.input, output, isError);
+      if (!stopped) conversation.supervisor.record(call.name, call.input, output, isError);
     }
     conversation.messages.push({ role: 'tool', results });
     if (stopped) return stopped.input;

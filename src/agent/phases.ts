@@ -22,6 +22,7 @@ import { converse, type LoopEnv } from './conversation.js';
 import { judge, type Judgement } from './evidence.js';
 import { CODER_SYSTEM, PLANNER_SYSTEM, VERIFIER_SYSTEM, coderTask, plannerTask } from './prompts.js';
 import { isTestFile } from './test-files.js';
+import { Supervisor } from './supervisor.js';
 
 export interface PhaseEnv extends LoopEnv {
   workspace: Workspace;
@@ -33,7 +34,7 @@ export interface PhaseEnv extends LoopEnv {
 export async function planPhase(env: PhaseEnv, goal: string, instructions: string): Promise<Plan> {
   const messages: ChatMessage[] = [{ role: 'user', content: plannerTask(goal, instructions, env.testPlan) }];
   const input = await converse(
-    { role: 'planner', system: PLANNER_SYSTEM, messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan' },
+    { role: 'planner', system: PLANNER_SYSTEM, messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan', supervisor: new Supervisor() },
     env,
   );
   return planParams.parse(input);
@@ -49,9 +50,13 @@ export function startCoder(goal: string, plan: Plan, instructions: string, basel
   return [{ role: 'user', content: coderTask(goal, plan, instructions, base) }];
 }
 
-export async function codePhase(env: PhaseEnv, messages: ChatMessage[]): Promise<{ summary: string; noTestReason?: string }> {
+export async function codePhase(
+  env: PhaseEnv,
+  messages: ChatMessage[],
+  supervisor: Supervisor,
+): Promise<{ summary: string; noTestReason?: string }> {
   const input = finishParams.parse(
-    await converse({ role: 'coder', system: CODER_SYSTEM, messages, tools: CODER_TOOLS, stopTool: 'finish' }, env),
+    await converse({ role: 'coder', system: CODER_SYSTEM, messages, tools: CODER_TOOLS, stopTool: 'finish', supervisor }, env),
   );
   return { summary: input.summary, ...(input.no_test_reason ? { noTestReason: input.no_test_reason } : {}) };
 }
@@ -127,7 +132,7 @@ export async function verifyPhase(
   ];
   const input = verdictParams.parse(
     await converse(
-      { role: 'verifier', system: VERIFIER_SYSTEM, messages, tools: VERIFIER_TOOLS, stopTool: 'submit_verdict' },
+      { role: 'verifier', system: VERIFIER_SYSTEM, messages, tools: VERIFIER_TOOLS, stopTool: 'submit_verdict', supervisor: new Supervisor() },
       env,
     ),
   );

@@ -107,7 +107,6 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const env: PhaseEnv = {
       model: deps.model,
       budget,
-      supervisor: new Supervisor(),
       emit,
       signal,
       workspace: ws,
@@ -147,10 +146,11 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await emit({ type: 'plan', plan });
 
     const coder = startCoder(request.goal, plan, instructions, baseline);
+    const coderSupervisor = new Supervisor();
     let verification: Verification | null = null;
     for (let round = 1; round <= request.config.verifyRounds; round++) {
       await enter('code', 'coding');
-      const finished = await codePhase(env, coder);
+      const finished = await codePhase(env, coder, coderSupervisor);
       await ws.commitAll(`slipway: ${firstLine(request.goal)}\n\n${finished.summary}`);
       await enter('test', 'testing');
       const outcome = await testPhase(env, baseline, finished.noTestReason);
