@@ -1,0 +1,146 @@
+/** Bad input gets a clear message, the right exit code, and nothing written to the user's branches. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../support/cli.js';
+import { exampleRepo, git, removeDir, repoState, tempDir } from '../../support/repos.js';
+import { harness, lastLine, onlyJson, type Harness } from './scenario.js';
+
+let h: Harness;
+let repo: string;
+
+beforeEach(async () => {
+  h = await harness();
+  repo = exampleRepo('demo-cart');
+});
+afterEach(async () => {
+  await h.server.close();
+  removeDir(h.home);
+  removeDir(repo);
+});
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function expectFailed(result: Awaited<ReturnType<typeof runCli>>, pattern: RegExp): void {
+  expect(result.code, result.stdout + result.stderr).toBe(1);
+  expect(onlyJson(result)).toBe(true);
+  const last = lastLine(result);
+  expect(last).toMatchObject({ status: 'failed', pr: null });
+  expect(String(last.run)).toMatch(/^r-/);
+  expect(String(last.error)).toMatch(pattern);
+}
+
+describe('bad input', () => {
+  it('a folder that is not a git repository', async () => {
+    const dir = tempDir();
+    const result = await h.run('openai', ['run', 'do something', '--repo', dir, '--json']);
+    expectFailed(result, /not a git repository/i);
+    removeDir(dir);
+  });
+
+  it('a path that does not exist', async () => {
+    const result = await h.run('openai', ['run', 'do something', '--repo', path.join(repo, 'missing'), '--json']);
+    expectFailed(result, /does not exist|no such/i);
+  });
+
+  it('an unknown base branch', async () => {
+    const before = repoState(repo);
+    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--base', 'nope', '--json']);
+    expectFailed(result, /nope/);
+    expect(String(lastLine(result).error)).toMatch(/main/); // names the branches that exist
+    expect(repoState(repo)).toEqual(before);
+  });
+
+  it('an empty goal and an unknown flag are usage errors', async () => {
+    const empty = await h.run('openai', ['run', '  ', '--repo', repo, '--json']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/goal is empty/);
+    const flag = await h.run('openai', ['run', 'x', '--repo', repo, '--frobnicate']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/unknown option '--frobnicate'/);
+  });
+
+  it('a missing API key names the variable', async () => {
+    const before = repoState(repo);
+    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', 'anthropic/claude-sonnet-4-5'], {
+      ...h.env('anthropic'),
+      ANTHROPIC_API_KEY: '',
+    });
+    expectFailed(result, /ANTHROPIC_API_KEY/);
+    expect(repoState(repo)).toEqual(before);
+  });
+
+  it('an unknown model provider lists the valid forms', async () => {
+    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', 'gemini/pro'], h.env('openai'));
+    expectFailed(result, /anthropic\/<model>/);
+  });
+
+  it('an unreachable base URL is given up on quickly and named', async () => {
+    h.userConfig({ modelGiveUpSeconds: 2 });
+    const before = repoState(repo);
+    const port = await closedPort();
+    const started = Date.now();
+    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', 'openai/gpt-5'], {
+      ...h.env('openai'),
+      OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+    });
+    expectFailed(result, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(repoState(repo)).toEqual(before);
+  });
+
+  it('an unknown model', async () => {
+    h.server.fail({ status: 404, message: 'model not found' });
+    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    expectFailed(result, /gpt-5/);
+    expect(String(lastLine(result).error)).toMatch(/model/i);
+  });
+
+  it('a spend-limit 429 is not retried', async () => {
+    h.server.fail({ status: 429, code: 'insufficient_quota', message: 'You exceeded your current quota' });
+    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    expectFailed(result, /quota|spend|billing/i);
+    expect(h.server.requests).toHaveLength(1);
+  });
+
+  it('a model that returns garbage', async () => {
+    h.server.garbage().garbage().garbage().garbage();
+    const result = await h.run('anthropic', ['run', 'do something', '--repo', repo, '--json']);
+    expectFailed(result, /.+/);
+    expect(String(lastLine(result).error)).not.toMatch(/Unexpected error/);
+  });
+
+  it('a malformed script file', async () => {
+    const script = path.join(h.home, 'bad-script.json');
+    mkdirSync(h.home, { recursive: true });
+    writeFileSync(script, '{"turns": [{"toolCalls": [{"name": 3}]}]}');
+    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', `script:${script}`], h.env('openai'));
+    expectFailed(result, /bad-script\.json/);
+  });
+
+  it('a malformed config file names the file and the key', async () => {
+    h.userConfig({ budgets: { steps: 'many' } });
+    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    expectFailed(result, /config\.json.*budgets\.steps/);
+  });
+
+  it('a repository config is read from the base commit', async () => {
+    mkdirSync(path.join(repo, '.slipway'), { recursive: true });
+    writeFileSync(path.join(repo, '.slipway', 'config.json'), '{"verifyRounds": "x"}');
+    // Uncommitted: not on the base commit, so it is not read.
+    const ok = await h.run('openai', ['run', 'do something', '--repo', repo, '--json', '--max-steps', '1']);
+    expect(String(lastLine(ok).error ?? '')).not.toMatch(/verifyRounds/);
+    git(repo, 'add', '-A');
+    git(repo, '-c', 'user.name=T', '-c', 'user.email=t@t', 'commit', '-qm', 'bad config');
+    const bad = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    expectFailed(bad, /\.slipway\/config\.json.*verifyRounds/);
+  });
+});

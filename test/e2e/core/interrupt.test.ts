@@ -1,0 +1,65 @@
+/** Ctrl-C stops cleanly: sandboxed processes killed, state saved, the run marked as stopped. */
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { runCli } from '../../support/cli.js';
+import { exampleRepo, removeDir, ROOT } from '../../support/repos.js';
+import { demoTurns, harness, MODEL, type Harness } from './scenario.js';
+
+let h: Harness;
+let repo: string;
+
+beforeEach(async () => {
+  h = await harness();
+  repo = exampleRepo('demo-cart');
+});
+afterEach(async () => {
+  await h.server.close();
+  removeDir(h.home);
+  removeDir(repo);
+});
+
+function processesMatching(marker: string): string {
+  try {
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' }).trim();
+  } catch {
+    return ''; // pgrep exits 1 when nothing matches
+  }
+}
+
+async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+it('SIGINT during a sandboxed command kills it, saves the state and marks the run stopped', async () => {
+  const marker = `slipway-sleeper-${process.pid}-${Date.now()}`;
+  const [readCart, plan] = demoTurns();
+  h.server.turns([readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }]);
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slipway.js'), 'run', 'Fix the discount', '--repo', repo, '--json', '--model', MODEL.openai], {
+    env: h.env('openai'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+  await until(() => processesMatching(marker) !== '');
+  child.kill('SIGINT');
+  const code = await exited;
+  expect(code).toBe(130);
+  await until(() => processesMatching(marker) === '', 5000);
+
+  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const last = lines.at(-1)!;
+  expect(last).toMatchObject({ status: 'failed', pr: null });
+  expect(String(last.error)).toMatch(/stopped/);
+  const runs = JSON.parse((await runCli(['log', '--list', '--json'], h.env('openai'))).stdout) as Array<{ id: string; status: string }>;
+  expect(runs.find((r) => r.id === last.run)?.status).toBe('stopped');
+  const log = await runCli(['log', String(last.run), '--json'], h.env('openai'));
+  expect(log.stdout).toMatch(/"type":"stopped"/);
+  expect(log.stdout).toMatch(/"type":"plan"/); // state before the stop was saved
+});
