@@ -1,0 +1,267 @@
+import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { prepareWorkspace, slugify } from './clone.js';
+import { WorkspaceError } from './errors.js';
+import type { GitWorkspace } from './git-workspace.js';
+import { gitCmd, makeRepo, removeDir, repoState, sh, tempDir, writeFiles } from './test-helpers.js';
+
+const cleanup: string[] = [];
+afterEach(() => {
+  for (const dir of cleanup.splice(0)) removeDir(dir);
+});
+
+function fixture(files?: Record<string, string>): { repo: string; workspacesDir: string } {
+  const repo = makeRepo(files);
+  const workspacesDir = tempDir('slipway-wsdir-');
+  cleanup.push(repo, workspacesDir);
+  return { repo, workspacesDir };
+}
+
+async function prepare(repo: string, workspacesDir: string, extra: { base?: string; runId?: string } = {}): Promise<{ workspace: GitWorkspace; notices: string[] }> {
+  return prepareWorkspace({ repo, workspacesDir, runId: extra.runId ?? 'r1', slug: 'fix the thing', ...(extra.base ? { base: extra.base } : {}) });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<WorkspaceError> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkspaceError);
+  return err as WorkspaceError;
+}
+
+describe('prepareWorkspace', () => {
+  it('clones onto a run branch from the checked-out branch, with its own identity', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    const { workspace, notices } = await prepare(repo, workspacesDir);
+    expect(notices).toEqual([]);
+    expect(workspace.dir).toBe(join(workspacesDir, 'r1', 'repo'));
+    expect(workspace.branch).toBe('slipway/fix-the-thing-r1');
+    expect(workspace.base).toBe('main');
+    expect(workspace.baseCommit).toBe(gitCmd(repo, 'rev-parse', 'main'));
+    expect(gitCmd(workspace.dir, 'symbolic-ref', '--short', 'HEAD')).toBe(workspace.branch);
+    expect(sh(workspace.dir, 'git', 'config', '--local', 'user.email')).toBe('slipway@localhost');
+    expect(readFileSync(join(workspace.dir, 'a.txt'), 'utf8')).toBe('one\n');
+  });
+
+  it('reports uncommitted changes in the user tree and leaves them alone', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    writeFileSync(join(repo, 'a.txt'), 'edited\n');
+    writeFileSync(join(repo, 'new.txt'), 'untracked\n');
+    gitCmd(repo, 'add', 'new.txt');
+    const before = repoState(repo);
+    const { workspace, notices } = await prepare(repo, workspacesDir);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain(`uncommitted changes in ${repo} are not seen by this run; it works from main at ${workspace.baseCommit.slice(0, 12)}`);
+    expect(readFileSync(join(workspace.dir, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(existsSync(join(workspace.dir, 'new.txt'))).toBe(false);
+    expect(repoState(repo)).toEqual(before);
+    expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('edited\n');
+  });
+
+  it('fails on an unknown base, naming the branches there are', async () => {
+    const { repo, workspacesDir } = fixture();
+    gitCmd(repo, 'branch', 'develop');
+    const err = await rejection(prepare(repo, workspacesDir, { base: 'nope' }));
+    expect(err.code).toBe('unknown_base');
+    expect(err.message).toContain('"nope"');
+    expect(err.message).toMatch(/develop/);
+    expect(err.message).toMatch(/main/);
+    expect(err.hint).toContain('--base');
+  });
+
+  it('fails on a folder that is not a repository, a missing path and a file', async () => {
+    const dir = tempDir();
+    const workspacesDir = tempDir();
+    cleanup.push(dir, workspacesDir);
+    expect((await rejection(prepare(dir, workspacesDir))).code).toBe('not_a_repo');
+    expect((await rejection(prepare(join(dir, 'missing'), workspacesDir))).code).toBe('no_such_path');
+    writeFileSync(join(dir, 'file'), 'x');
+    expect((await rejection(prepare(join(dir, 'file'), workspacesDir))).code).toBe('not_a_directory');
+    expect((await rejection(prepare('relative/path', workspacesDir))).code).toBe('invalid_path');
+  });
+
+  it('fails on a repository without commits and on a detached HEAD', async () => {
+    const empty = tempDir();
+    const workspacesDir = tempDir();
+    cleanup.push(empty, workspacesDir);
+    gitCmd(empty, 'init', '-q');
+    expect((await rejection(prepare(empty, workspacesDir))).code).toBe('empty_repo');
+    const { repo } = fixture();
+    gitCmd(repo, 'checkout', '-q', '--detach');
+    const err = await rejection(prepare(repo, workspacesDir));
+    expect(err.code).toBe('detached_head');
+    expect(err.hint).toContain('--base');
+    const { workspace } = await prepare(repo, workspacesDir, { base: 'main' });
+    expect(workspace.base).toBe('main');
+  });
+
+  it('isolates the clone: hooks and config written there never reach the user repository', async () => {
+    const { repo, workspacesDir } = fixture();
+    const { workspace } = await prepare(repo, workspacesDir);
+    const marker = join(workspacesDir, 'hook-ran');
+    const hook = `#!/bin/sh\ntouch ${marker}\n`;
+    for (const name of ['pre-commit', 'post-commit', 'reference-transaction', 'post-checkout']) {
+      writeFileSync(join(workspace.dir, '.git', 'hooks', name), hook, { mode: 0o755 });
+    }
+    gitCmd(workspace.dir, 'config', 'core.fsmonitor', `touch ${marker}; echo`);
+    expect(existsSync(join(repo, '.git', 'hooks', 'pre-commit'))).toBe(false);
+    expect(readFileSync(join(repo, '.git', 'config'), 'utf8')).not.toContain('fsmonitor');
+    // Host-side operations on the clone run none of them.
+    writeFileSync(join(workspace.dir, 'b.txt'), 'b\n');
+    await workspace.commitAll('add b');
+    await workspace.diff();
+    const base = await workspace.checkoutBaseWith(['b.txt']);
+    await base.dispose();
+    await workspace.publishBranch();
+    expect(existsSync(marker)).toBe(false);
+    // The clone has its own objects: nothing is hard-linked to the user's.
+    expect(readFileSync(join(workspace.dir, '.git', 'config'), 'utf8')).not.toContain('alternates');
+    expect(existsSync(join(workspace.dir, '.git', 'objects', 'info', 'alternates'))).toBe(false);
+  });
+
+  it('refuses an existing workspace folder and odd run ids', async () => {
+    const { repo, workspacesDir } = fixture();
+    await prepare(repo, workspacesDir);
+    expect((await rejection(prepare(repo, workspacesDir))).code).toBe('workspace_exists');
+    expect((await rejection(prepare(repo, workspacesDir, { runId: '../escape' }))).code).toBe('invalid_name');
+  });
+});
+
+describe('GitWorkspace', () => {
+  it('diffs the work tree against the base, untracked files included, without touching the index', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n', 'gone.txt': 'bye\n', 'old-name.txt': 'same content here\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    writeFiles(workspace.dir, { 'src/new.ts': 'export const x = 1;\n' });
+    gitCmd(workspace.dir, 'rm', '-q', 'gone.txt');
+    gitCmd(workspace.dir, 'mv', 'old-name.txt', 'new-name.txt');
+    const indexBefore = gitCmd(workspace.dir, 'ls-files', '-s');
+
+    const diff = await workspace.diff();
+    expect(diff).toContain('+++ b/src/new.ts');
+    expect(diff).toContain('+export const x = 1;');
+    expect(diff).toContain('-one');
+    expect(diff).toContain('+two');
+    expect(await workspace.diffStat()).toMatch(/src\/new\.ts\s+\|\s+1 \+/);
+    const changes = await workspace.changedFiles();
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        { path: 'a.txt', status: 'modified' },
+        { path: 'src/new.ts', status: 'added' },
+        { path: 'gone.txt', status: 'deleted' },
+        { path: 'new-name.txt', status: 'renamed' },
+      ]),
+    );
+    expect(gitCmd(workspace.dir, 'ls-files', '-s')).toBe(indexBefore);
+    expect(gitCmd(workspace.dir, 'ls-files', '--others', '--exclude-standard')).toBe('src/new.ts');
+  });
+
+  it('commits everything, returns the old head when nothing changed, and keeps diffing against the base', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    const first = await workspace.head();
+    expect(await workspace.commitAll('nothing')).toBe(first);
+    writeFileSync(join(workspace.dir, 'c.txt'), 'c\n');
+    const second = await workspace.commitAll('add c');
+    expect(second).not.toBe(first);
+    expect(gitCmd(workspace.dir, 'log', '-1', '--format=%an <%ae> %s')).toBe('Slipway <slipway@localhost> add c');
+    expect(await workspace.diff()).toContain('+++ b/c.txt');
+    expect(gitCmd(workspace.dir, 'status', '--porcelain')).toBe('');
+  });
+
+  it('reads files at the base commit', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n', 'dir/b.txt': 'bee\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'changed\n');
+    await workspace.commitAll('change a');
+    expect(await workspace.readAtBase('a.txt')).toBe('one\n');
+    expect(await workspace.readAtBase('./dir/b.txt')).toBe('bee\n');
+    expect(await workspace.readAtBase('missing.txt')).toBeNull();
+    await expect(workspace.readAtBase('../outside')).rejects.toThrow(WorkspaceError);
+  });
+
+  it('checks out the base with chosen files overlaid from the current tree', async () => {
+    const { repo, workspacesDir } = fixture({ 'src.txt': 'base source\n', 'test_a.txt': 'base test\n', 'old_test.txt': 'x\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'src.txt'), 'new source\n');
+    writeFileSync(join(workspace.dir, 'test_a.txt'), 'new test\n');
+    writeFiles(workspace.dir, { 'tests/test_new.txt': 'brand new\n' });
+    gitCmd(workspace.dir, 'rm', '-q', 'old_test.txt');
+    mkdirSync(join(workspace.dir, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(join(workspace.dir, 'node_modules', 'dep', 'index.js'), 'module.exports = 1;\n');
+    writeFileSync(join(workspace.dir, '.gitignore'), 'node_modules/\n');
+
+    const base = await workspace.checkoutBaseWith(['test_a.txt', 'tests/test_new.txt', 'old_test.txt']);
+    expect(base.dir).not.toBe(workspace.dir);
+    expect(readFileSync(join(base.dir, 'src.txt'), 'utf8')).toBe('base source\n');
+    expect(readFileSync(join(base.dir, 'test_a.txt'), 'utf8')).toBe('new test\n');
+    expect(readFileSync(join(base.dir, 'tests', 'test_new.txt'), 'utf8')).toBe('brand new\n');
+    expect(existsSync(join(base.dir, 'old_test.txt'))).toBe(false);
+    expect(readFileSync(join(base.dir, 'node_modules', 'dep', 'index.js'), 'utf8')).toBe('module.exports = 1;\n');
+    expect(gitCmd(base.dir, 'rev-parse', 'HEAD')).toBe(workspace.baseCommit);
+    // The clone is unchanged.
+    expect(readFileSync(join(workspace.dir, 'src.txt'), 'utf8')).toBe('new source\n');
+    await base.dispose();
+    expect(existsSync(base.dir)).toBe(false);
+    expect(gitCmd(workspace.dir, 'worktree', 'list')).not.toContain(base.dir);
+  });
+
+  it('never follows a symlinked folder out of the tree when overlaying files', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'a\n' });
+    const outside = tempDir('slipway-outside-');
+    cleanup.push(outside);
+    writeFileSync(join(outside, 'secret.txt'), 'host secret\n');
+    const { workspace } = await prepare(repo, workspacesDir);
+    // What a sandboxed command could leave behind: a folder that is a link to somewhere on the host.
+    symlinkSync(outside, join(workspace.dir, 'tests'));
+    await expect(workspace.checkoutBaseWith(['tests/secret.txt'])).rejects.toMatchObject({ code: 'unsafe_path' });
+    // A link as the file itself is copied as a link, never read.
+    symlinkSync(join(outside, 'secret.txt'), join(workspace.dir, 'leak.txt'));
+    const base = await workspace.checkoutBaseWith(['leak.txt']);
+    expect(readlinkSync(join(base.dir, 'leak.txt'))).toBe(join(outside, 'secret.txt'));
+    await base.dispose();
+    expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('host secret\n');
+  });
+
+  it('publishes the run branch into the user repository without touching HEAD, tree, index or base', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    writeFileSync(join(repo, 'dirty.txt'), 'user work in progress\n');
+    const before = repoState(repo);
+    const mainBefore = gitCmd(repo, 'rev-parse', 'main');
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'agent change\n');
+    const head = await workspace.commitAll('agent change');
+    await workspace.publishBranch();
+    expect(gitCmd(repo, 'rev-parse', workspace.branch)).toBe(head);
+    expect(gitCmd(repo, 'rev-parse', 'main')).toBe(mainBefore);
+    expect(gitCmd(repo, 'symbolic-ref', 'HEAD')).toBe(before.head);
+    expect(gitCmd(repo, 'status', '--porcelain')).toBe(before.status);
+    expect(gitCmd(repo, 'ls-files', '-s')).toBe(before.index);
+    expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(existsSync(join(repo, '.git', 'FETCH_HEAD'))).toBe(false);
+    // Publishing again after more work moves the branch on.
+    writeFileSync(join(workspace.dir, 'a.txt'), 'agent change 2\n');
+    const head2 = await workspace.commitAll('more');
+    await workspace.publishBranch();
+    expect(gitCmd(repo, 'rev-parse', workspace.branch)).toBe(head2);
+  });
+
+  it('disposes of the clone folder', async () => {
+    const { repo, workspacesDir } = fixture();
+    const { workspace } = await prepare(repo, workspacesDir);
+    await workspace.checkoutBaseWith([]);
+    await workspace.dispose();
+    expect(existsSync(join(workspacesDir, 'r1'))).toBe(false);
+    expect(existsSync(repo)).toBe(true);
+  });
+});
+
+describe('slugify', () => {
+  it('makes short branch-safe slugs', () => {
+    expect(slugify('Fix the Login bug!')).toBe('fix-the-login-bug');
+    expect(slugify('???')).toBe('task');
+    expect(slugify('a'.repeat(80))).toHaveLength(40);
+  });
+});

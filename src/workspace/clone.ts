@@ -1,0 +1,160 @@
+/** Per-run clones: a private copy of the user's repository on its own branch. */
+import { appendFile, mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { WorkspaceError } from './errors.js';
+import { git, gitLine, GitError } from './git.js';
+import { GitWorkspace } from './git-workspace.js';
+
+export { WorkspaceError } from './errors.js';
+
+export interface PrepareWorkspaceOptions {
+  /** Absolute path of the user's repository (or a folder inside it). */
+  repo: string;
+  /** Branch to start from; defaults to the branch checked out in `repo`. */
+  base?: string;
+  runId: string;
+  /** Short name for the branch, from the task title. */
+  slug: string;
+  /** Clones go to `<workspacesDir>/<runId>/repo`. */
+  workspacesDir: string;
+  author?: { name: string; email: string };
+  /** PATH used to find git; defaults to this process's. */
+  path?: string;
+}
+
+export const DEFAULT_AUTHOR = { name: 'Slipway', email: 'slipway@localhost' };
+
+/** Lines added to the clone's .git/info/exclude: folders a run creates that never belong in a commit. */
+const EXCLUDES = ['/.venv/'];
+
+export async function prepareWorkspace(
+  opts: PrepareWorkspaceOptions,
+): Promise<{ workspace: GitWorkspace; notices: string[] }> {
+  const { path } = opts;
+  const runId = checkName(opts.runId, 'run id');
+  const slug = slugify(opts.slug);
+  const repo = await findRepoRoot(opts.repo, path);
+  const base = opts.base ?? (await currentBranch(repo, path));
+  const notices: string[] = [];
+
+  const baseCheck = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${base}^{commit}`], { cwd: repo, path, allowFailure: true });
+  if (baseCheck.exitCode !== 0) throw await unknownBase(repo, base, path);
+
+  const runDir = join(opts.workspacesDir, runId);
+  const dir = join(runDir, 'repo');
+  if (await exists(dir)) {
+    throw new WorkspaceError('workspace_exists', `${dir} already exists`, 'use a new run id, or remove the old workspace');
+  }
+  await mkdir(runDir, { recursive: true });
+  try {
+    // --no-hardlinks: objects are copied, so nothing done in the clone can reach the user's objects,
+    // refs, hooks or config. Hooks are not copied by clone; host-side git disables them anyway.
+    await git(['clone', '--quiet', '--no-hardlinks', '--single-branch', '--branch', base, '--', repo, dir], { cwd: runDir, path });
+    const baseCommit = await gitLine(['rev-parse', 'HEAD'], { cwd: dir, path });
+    const branch = `slipway/${slug}-${runId}`;
+    await git(['check-ref-format', '--branch', branch], { cwd: dir, path }).catch((err: unknown) => {
+      throw new WorkspaceError('invalid_name', `"${branch}" is not a valid branch name`, 'use a simpler task slug', { cause: err });
+    });
+    await git(['checkout', '--quiet', '-b', branch], { cwd: dir, path });
+    const author = opts.author ?? DEFAULT_AUTHOR;
+    await git(['config', 'user.name', author.name], { cwd: dir, path });
+    await git(['config', 'user.email', author.email], { cwd: dir, path });
+    await appendFile(join(dir, '.git', 'info', 'exclude'), `\n# slipway\n${EXCLUDES.join('\n')}\n`);
+
+    const dirty = await userTreeIsDirty(repo, path);
+    if (dirty) {
+      notices.push(`uncommitted changes in ${repo} are not seen by this run; it works from ${base} at ${baseCommit.slice(0, 12)}`);
+    }
+    const workspace = new GitWorkspace({ dir, runDir, userRepo: repo, branch, base, baseCommit, ...(path ? { path } : {}) });
+    return { workspace, notices };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    await rmdir(runDir).catch(() => undefined);
+    if (err instanceof GitError) {
+      throw new WorkspaceError('git_failed', `could not clone ${repo}: ${err.stderr.trim()}`, 'check that git can read the repository', { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function findRepoRoot(repo: string, path: string | undefined): Promise<string> {
+  if (!isAbsolute(repo)) {
+    throw new WorkspaceError('invalid_path', `repository path ${JSON.stringify(repo)} is not absolute`, 'pass an absolute path');
+  }
+  const info = await stat(repo).catch(() => null);
+  if (!info) throw new WorkspaceError('no_such_path', `${repo} does not exist`, 'check the path of the repository');
+  if (!info.isDirectory()) throw new WorkspaceError('not_a_directory', `${repo} is not a directory`, 'pass the folder of a git repository');
+  const probe = await git(['rev-parse', '--is-bare-repository'], { cwd: repo, path, allowFailure: true });
+  if (probe.exitCode !== 0) {
+    throw new WorkspaceError('not_a_repo', `${repo} is not a git repository`, `run \`git init\` in ${repo} and commit, or pass the path of a git repository`);
+  }
+  const bare = probe.stdout.trim() === 'true';
+  const root = bare
+    ? await gitLine(['rev-parse', '--absolute-git-dir'], { cwd: repo, path })
+    : await gitLine(['rev-parse', '--show-toplevel'], { cwd: repo, path });
+  const branches = await listBranches(root, path);
+  if (branches.length === 0) {
+    throw new WorkspaceError('empty_repo', `${root} has no commits yet`, 'commit something first (git commit --allow-empty -m "initial commit")');
+  }
+  return root;
+}
+
+async function currentBranch(repo: string, path: string | undefined): Promise<string> {
+  const ref = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: repo, path, allowFailure: true });
+  if (ref.exitCode === 0 && ref.stdout.trim()) return ref.stdout.trim();
+  const sha = await git(['rev-parse', '--short=12', 'HEAD'], { cwd: repo, path, allowFailure: true });
+  throw new WorkspaceError(
+    'detached_head',
+    `HEAD in ${repo} is detached${sha.exitCode === 0 ? ` at ${sha.stdout.trim()}` : ''}, so there is no branch to start from`,
+    'pass --base <branch> to say which branch the run starts from',
+  );
+}
+
+async function listBranches(repo: string, path: string | undefined): Promise<string[]> {
+  const out = await gitLine(['for-each-ref', '--format=%(refname:short)', '--sort=-committerdate', 'refs/heads'], { cwd: repo, path });
+  return out ? out.split('\n') : [];
+}
+
+async function unknownBase(repo: string, base: string, path: string | undefined): Promise<WorkspaceError> {
+  const branches = await listBranches(repo, path);
+  const shown = branches.slice(0, 5).join(', ');
+  const more = branches.length > 5 ? ` and ${branches.length - 5} more` : '';
+  return new WorkspaceError(
+    'unknown_base',
+    `no branch "${base}" in ${repo}; it has ${shown}${more}`,
+    'pass --base with one of those branches',
+  );
+}
+
+async function userTreeIsDirty(repo: string, path: string | undefined): Promise<boolean> {
+  const bare = await gitLine(['rev-parse', '--is-bare-repository'], { cwd: repo, path });
+  if (bare === 'true') return false;
+  // --no-optional-locks: looking must not rewrite the user's index.
+  const status = await git(['--no-optional-locks', 'status', '--porcelain', '--ignore-submodules=dirty'], { cwd: repo, path });
+  return status.stdout.trim().length > 0;
+}
+
+function checkName(value: string, what: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value) || value.includes('..')) {
+    throw new WorkspaceError('invalid_name', `${what} ${JSON.stringify(value)} may only hold letters, digits, ".", "_" and "-"`, `choose another ${what}`);
+  }
+  return value;
+}
+
+/** Lowercase words joined by "-", short enough for a branch name. */
+export function slugify(text: string): string {
+  const slug = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return slug || 'task';
+}

@@ -1,0 +1,26 @@
+/** Errors a user can act on: what happened (`message`) and what to do next (`hint`). */
+
+export type WorkspaceErrorCode =
+  | 'invalid_path'
+  | 'no_such_path'
+  | 'not_a_directory'
+  | 'not_a_repo'
+  | 'empty_repo'
+  | 'detached_head'
+  | 'unknown_base'
+  | 'invalid_name'
+  | 'workspace_exists'
+  | 'unsafe_path'
+  | 'git_failed';
+
+export class WorkspaceError extends Error {
+  override readonly name = 'WorkspaceError';
+  constructor(
+    readonly code: WorkspaceErrorCode,
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

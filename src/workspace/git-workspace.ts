@@ -1,0 +1,231 @@
+/** The `Workspace` port over a private clone: commits, diffs against the base, base checkouts, publishing. */
+import { randomBytes } from 'node:crypto';
+import { copyFile, cp, link, lstat, mkdir, readdir, readlink, realpath, rm, rmdir, symlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import type { FileChange, Workspace } from '../protocol/workspace.js';
+import { WorkspaceError } from './errors.js';
+import { git, gitLine, type GitResult } from './git.js';
+import { isInside } from './paths.js';
+
+export interface GitWorkspaceInit {
+  /** The clone's work tree. */
+  dir: string;
+  /** Folder of this run (holds the clone and base checkouts). */
+  runDir: string;
+  /** The user's repository, only ever fetched into by publishBranch. */
+  userRepo: string;
+  branch: string;
+  base: string;
+  baseCommit: string;
+  /** PATH used to find git. */
+  path?: string;
+}
+
+/** Ignored folders of installed dependencies, hard-linked into base checkouts so their tests can run. */
+const DEPENDENCY_DIRS = ['node_modules', '.venv'];
+
+const DIFF_FLAGS = ['--no-ext-diff', '--no-textconv', '--no-color', '--ignore-submodules=all', '-M'];
+
+export class GitWorkspace implements Workspace {
+  readonly dir: string;
+  readonly branch: string;
+  readonly base: string;
+  readonly baseCommit: string;
+  readonly runDir: string;
+  private readonly userRepo: string;
+  private readonly path: string | undefined;
+  private checkouts = 0;
+
+  constructor(init: GitWorkspaceInit) {
+    this.dir = init.dir;
+    this.runDir = init.runDir;
+    this.userRepo = init.userRepo;
+    this.branch = init.branch;
+    this.base = init.base;
+    this.baseCommit = init.baseCommit;
+    this.path = init.path;
+  }
+
+  private git(args: readonly string[], env?: Record<string, string>, allowFailure = false): Promise<GitResult> {
+    return git(args, { cwd: this.dir, path: this.path, allowFailure, ...(env ? { env } : {}) });
+  }
+
+  async commitAll(message: string): Promise<string> {
+    await this.git(['add', '-A']);
+    const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
+    if (staged.exitCode === 0) return this.head();
+    if (staged.exitCode !== 1) throw new WorkspaceError('git_failed', `git diff failed: ${staged.stderr.trim()}`, 'see the git message');
+    await this.git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message]);
+    return this.head();
+  }
+
+  head(): Promise<string> {
+    return gitLine(['rev-parse', 'HEAD'], { cwd: this.dir, path: this.path });
+  }
+
+  /**
+   * Stage the whole work tree (untracked files included) into a throwaway index, so diffs see new files
+   * while the clone's real index stays as it was.
+   */
+  private async withWorkTreeIndex<T>(fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+    const gitDir = join(this.dir, '.git');
+    const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
+    try {
+      // Starting from the real index keeps its stat cache: `add -A` then only hashes changed files.
+      await copyFile(join(gitDir, 'index'), indexFile).catch(() => undefined);
+      const env = { GIT_INDEX_FILE: indexFile };
+      await this.git(['add', '-A'], env);
+      return await fn(env);
+    } finally {
+      await rm(indexFile, { force: true });
+    }
+  }
+
+  diff(): Promise<string> {
+    return this.withWorkTreeIndex(async (env) =>
+      (await this.git(['diff', '--cached', ...DIFF_FLAGS, this.baseCommit], env)).stdout,
+    );
+  }
+
+  diffStat(): Promise<string> {
+    return this.withWorkTreeIndex(async (env) =>
+      (await this.git(['diff', '--cached', ...DIFF_FLAGS, '--stat=200', this.baseCommit], env)).stdout,
+    );
+  }
+
+  changedFiles(): Promise<FileChange[]> {
+    return this.withWorkTreeIndex(async (env) => {
+      const out = (await this.git(['diff', '--cached', ...DIFF_FLAGS, '--name-status', '-z', this.baseCommit], env)).stdout;
+      return parseNameStatus(out);
+    });
+  }
+
+  async readAtBase(path: string): Promise<string | null> {
+    const rel = safeRelative(path);
+    const result = await this.git(['cat-file', 'blob', `${this.baseCommit}:${rel}`], undefined, true);
+    return result.exitCode === 0 ? result.stdout : null;
+  }
+
+  async checkoutBaseWith(paths: string[]): Promise<{ dir: string; dispose(): Promise<void> }> {
+    const rels = paths.map(safeRelative);
+    const target = join(this.runDir, `base-${++this.checkouts}`);
+    await rm(target, { recursive: true, force: true });
+    await this.git(['worktree', 'add', '--detach', '--quiet', target, this.baseCommit]);
+    const dispose = async (): Promise<void> => {
+      await this.git(['worktree', 'remove', '--force', target], undefined, true);
+      await rm(target, { recursive: true, force: true });
+      await this.git(['worktree', 'prune'], undefined, true);
+    };
+    try {
+      for (const rel of rels) await overlay(this.dir, target, rel);
+      // Installed dependencies are ignored files, so the checkout lacks them: link them in.
+      for (const name of DEPENDENCY_DIRS) {
+        const src = join(this.dir, name);
+        if ((await lstat(src).catch(() => null))?.isDirectory() && !(await lstat(join(target, name)).catch(() => null))) {
+          await linkTree(src, join(target, name));
+        }
+      }
+    } catch (err) {
+      await dispose();
+      throw err;
+    }
+    return { dir: target, dispose };
+  }
+
+  async publishBranch(): Promise<void> {
+    if (this.branch === this.base || !this.branch.startsWith('slipway/')) {
+      throw new WorkspaceError('invalid_name', `refusing to publish ${this.branch}`, 'publish only slipway/ branches');
+    }
+    const ref = `refs/heads/${this.branch}`;
+    // Runs in the user's repository but only writes the run's own ref: fetch refuses to update the
+    // checked-out branch, never touches the work tree or index, and FETCH_HEAD is left alone.
+    await git(
+      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', this.dir, `+${ref}:${ref}`],
+      { cwd: this.userRepo, path: this.path },
+    );
+  }
+
+  async dispose(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+    const entries = await readdir(this.runDir).catch(() => [] as string[]);
+    for (const name of entries) {
+      if (/^base-\d+$/.test(name)) await rm(join(this.runDir, name), { recursive: true, force: true });
+    }
+    await rmdir(this.runDir).catch(() => undefined);
+  }
+}
+
+/** A relative path that stays inside the tree. */
+export function safeRelative(path: string): string {
+  const rel = normalize(path.replace(/^\.\/+/, ''));
+  if (!rel || rel === '.' || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`) || rel.split(sep)[0] === '.git') {
+    throw new WorkspaceError('unsafe_path', `path ${JSON.stringify(path)} is not inside the repository`, 'use a path relative to the repository root');
+  }
+  return rel;
+}
+
+/**
+ * Copy one path over the checkout as it is now: symlinks stay links (never followed), absent means
+ * deleted. The work tree is written by sandboxed commands, so a folder on either side that is a symlink
+ * out of its tree (tests -> ~/.ssh) is refused rather than followed.
+ */
+async function overlay(srcRoot: string, dstRoot: string, rel: string): Promise<void> {
+  const src = join(srcRoot, rel);
+  const dst = join(dstRoot, rel);
+  await assertParentInside(srcRoot, src, rel);
+  await assertParentInside(dstRoot, dst, rel);
+  const info = await lstat(src).catch(() => null);
+  await rm(dst, { recursive: true, force: true });
+  if (!info) return;
+  await mkdir(dirname(dst), { recursive: true });
+  if (info.isSymbolicLink()) await symlink(await readlink(src), dst);
+  else if (info.isDirectory()) await cp(src, dst, { recursive: true, verbatimSymlinks: true, filter: (s) => !s.endsWith(`${sep}.git`) });
+  else if (info.isFile()) await copyFile(src, dst);
+}
+
+/** The nearest existing folder above `path` must resolve inside `root`. */
+async function assertParentInside(root: string, path: string, rel: string): Promise<void> {
+  const realRoot = await realpath(root);
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const real = await realpath(dir).catch(() => null);
+    if (real !== null) {
+      if (!isInside(real, realRoot)) {
+        throw new WorkspaceError('unsafe_path', `${rel} goes through a symlink out of the repository`, 'remove the symlinked folder or leave the file out');
+      }
+      return;
+    }
+    if (dir === root || dir === dirname(dir)) return;
+  }
+}
+
+/** Recreate a tree with hard links (copies across file systems); links stay links. */
+async function linkTree(src: string, dst: string): Promise<void> {
+  await mkdir(dst, { recursive: true });
+  for (const entry of await readdir(src, { withFileTypes: true })) {
+    const from = join(src, entry.name);
+    const to = join(dst, entry.name);
+    if (entry.isDirectory()) await linkTree(from, to);
+    else if (entry.isSymbolicLink()) await symlink(await readlink(from), to);
+    else if (entry.isFile()) await link(from, to).catch(() => copyFile(from, to));
+  }
+}
+
+export function parseNameStatus(out: string): FileChange[] {
+  const parts = out.split('\0');
+  const changes: FileChange[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const code = parts[i];
+    if (!code) continue;
+    const kind = code[0];
+    if (kind === 'R' || kind === 'C') {
+      const to = parts[i + 2] ?? '';
+      i += 2;
+      changes.push({ path: to, status: kind === 'R' ? 'renamed' : 'added' });
+      continue;
+    }
+    const path = parts[++i] ?? '';
+    const status = kind === 'A' ? 'added' : kind === 'D' ? 'deleted' : 'modified';
+    changes.push({ path, status });
+  }
+  return changes;
+}

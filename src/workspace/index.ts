@@ -1,0 +1,22 @@
+/** workspace/: per-run clones, branches, diffs, the sandboxed command runner, and running tests. */
+export { prepareWorkspace, slugify, DEFAULT_AUTHOR, type PrepareWorkspaceOptions } from './clone.js';
+export { WorkspaceError, type WorkspaceErrorCode } from './errors.js';
+export { GitWorkspace } from './git-workspace.js';
+export { git, GitError, type GitOptions, type GitResult } from './git.js';
+export {
+  createSandboxRunner,
+  findBwrap,
+  probeSandbox,
+  SandboxUnavailableError,
+  SANDBOX_UID,
+  type SandboxRunner,
+  type SandboxRunnerOptions,
+} from './sandbox.js';
+export { createPlainRunner, type PlainRunnerOptions } from './plain-runner.js';
+export { stripEnv, isSecretVariable, type Env } from './env.js';
+export { detectToolchains, type ToolchainMounts } from './toolchains.js';
+export { OutputCollector, truncateText, DEFAULT_MAX_OUTPUT_BYTES } from './output.js';
+export { DEFAULT_MAX_PROCESSES, type ProcessLimitKind } from './process-limit.js';
+export { detectTestPlan, type ConfiguredTests } from './test-detect.js';
+export { parseTestOutput, type ParsedTestOutput } from './test-parse.js';
+export { runTests, type RunTestsOptions } from './test-run.js';

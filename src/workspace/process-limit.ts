@@ -1,0 +1,91 @@
+/**
+ * Bounding the number of processes a command may start.
+ *
+ * RLIMIT_NPROC (set by `ulimit` inside the sandbox) is counted per user namespace, so for a normal user
+ * it bounds exactly the sandbox's processes. The kernel never applies it to processes whose real uid is
+ * root outside, whatever uid they have inside a user namespace; when Slipway runs as root, a pids
+ * cgroup does the job instead, where one can be created.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type ProcessLimitKind = 'rlimit' | 'cgroup' | 'none';
+
+export const DEFAULT_MAX_PROCESSES = 512;
+
+export interface PidsCgroup {
+  /** Write a pid here to move it into the group. */
+  procsFile: string;
+  /** Kill what is left in the group and remove it. */
+  dispose(): Promise<void>;
+}
+
+const CGROUP_FS = '/sys/fs/cgroup';
+let counter = 0;
+
+/** Where pids cgroups can be made: the v1 pids hierarchy, or the v2 root; null when neither is writable. */
+export function pidsCgroupParent(): string | null {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
+  const v1 = join(CGROUP_FS, 'pids');
+  if (existsSync(join(v1, 'cgroup.procs'))) return v1;
+  try {
+    const controllers = readFileSync(join(CGROUP_FS, 'cgroup.subtree_control'), 'utf8');
+    if (controllers.split(/\s+/).includes('pids')) return CGROUP_FS;
+  } catch {
+    // not cgroup v2, or not readable
+  }
+  return null;
+}
+
+export function processLimitKind(cgroupParent: string | null): ProcessLimitKind {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'rlimit';
+  return cgroupParent ? 'cgroup' : 'none';
+}
+
+/** A fresh pids cgroup limited to `max` processes, or null when it cannot be made. */
+export async function createPidsCgroup(parent: string, max: number): Promise<PidsCgroup | null> {
+  const dir = join(parent, `slipway-${process.pid}-${++counter}`);
+  try {
+    await mkdir(dir);
+  } catch {
+    return null;
+  }
+  try {
+    await writeFile(join(dir, 'pids.max'), String(max));
+  } catch {
+    await rmdir(dir).catch(() => undefined);
+    return null;
+  }
+  const procsFile = join(dir, 'cgroup.procs');
+  return {
+    procsFile,
+    async dispose() {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const pids = (await readFile(procsFile, 'utf8').catch(() => ''))
+          .split('\n')
+          .map(Number)
+          .filter((n) => n > 0);
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+        try {
+          await rmdir(dir);
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    },
+  };
+}
+
+/** sh snippet run first inside the sandbox: dash spells the process limit -p, bash -u. */
+export function rlimitPrelude(max: number): string {
+  const n = Math.max(1, Math.floor(max));
+  return `ulimit -u ${n} 2>/dev/null || ulimit -p ${n} 2>/dev/null; ulimit -c 0 2>/dev/null;`;
+}

@@ -1,0 +1,206 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPlainRunner } from './plain-runner.js';
+import { createSandboxRunner, findBwrap, probeSandbox, SandboxUnavailableError, type SandboxRunner } from './sandbox.js';
+import { gitCmd, makeRepo, removeDir, tempDir, writeFiles } from './test-helpers.js';
+
+const CANARY = 'PRIVATE-KEY-CANARY-5f2c';
+
+describe('bubblewrap sandbox', () => {
+  let root = '';
+  let home = '';
+  let clone = '';
+  let runner: SandboxRunner;
+  const run = (command: string, timeoutMs = 10_000) => runner.run(command, { cwd: clone, timeoutMs });
+
+  beforeAll(() => {
+    root = tempDir('slipway-sandbox-');
+    home = join(root, 'home');
+    // A fake home full of secrets, plus one toolchain folder that must stay visible.
+    writeFiles(home, {
+      '.ssh/id_rsa': `${CANARY}\n`,
+      '.aws/credentials': `[default]\naws_secret_access_key=${CANARY}\n`,
+      '.netrc': `machine example.com password ${CANARY}\n`,
+      '.gitconfig': `[user]\n  token = ${CANARY}\n`,
+      '.npmrc': `//registry.npmjs.org/:_authToken=${CANARY}\n`,
+      '.config/gh/hosts.yml': `oauth_token: ${CANARY}\n`,
+      '.cargo/bin/tool': '#!/bin/sh\necho toolchain-visible\n',
+      '.cargo/credentials.toml': `[registry]\ntoken = "${CANARY}"\n`,
+    });
+    execFileSync('chmod', ['+x', join(home, '.cargo/bin/tool')]);
+    clone = makeRepo({ 'README.md': 'hi\n' });
+    runner = createSandboxRunner({
+      writableDirs: [clone],
+      home,
+      env: { ...process.env, PATH: `${join(home, '.cargo/bin')}:${process.env.PATH ?? ''}`, FAKE_API_KEY: 'sk-canary', GITHUB_TOKEN: 'ghp-canary' },
+      maxProcesses: 64,
+    });
+  });
+  afterAll(() => {
+    removeDir(root);
+    removeDir(clone);
+  });
+
+  it('runs as a non-root user with no capabilities at all', async () => {
+    const r = await run('id -u; grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status');
+    expect(r.exitCode).toBe(0);
+    const lines = r.output.trim().split('\n');
+    expect(lines[0]).toBe('1000');
+    for (const line of lines.slice(1)) expect(line).toMatch(/:\s+0000000000000000$/);
+  });
+
+  it('cannot remount, mount or create user namespaces', async () => {
+    const r = await run('mount -o remount,rw / && echo REMOUNTED; mount -t tmpfs none /tmp && echo MOUNTED; unshare -U true && echo UNSHARED; echo done');
+    expect(r.output).toContain('done');
+    expect(r.output).not.toMatch(/REMOUNTED|MOUNTED|UNSHARED/);
+  });
+
+  it('keeps writes in the clone and refuses them in the system', async () => {
+    const r = await run('echo kept > kept.txt; for p in /usr/x /etc/x /x /bin/x /opt/x; do touch $p 2>/dev/null && echo "WROTE $p"; done; echo done');
+    expect(r.output).toContain('done');
+    expect(r.output).not.toContain('WROTE');
+    expect(readFileSync(join(clone, 'kept.txt'), 'utf8')).toBe('kept\n');
+  });
+
+  it('hides the real home: secrets are unreadable inside, readable outside (positive control)', async () => {
+    const outside = await createPlainRunner({ home, env: process.env }).run(`cat ${home}/.ssh/id_rsa`, { cwd: clone, timeoutMs: 10_000 });
+    expect(outside.output).toContain(CANARY);
+    const files = ['.ssh/id_rsa', '.aws/credentials', '.netrc', '.gitconfig', '.npmrc', '.config/gh/hosts.yml', '.cargo/credentials.toml'];
+    const r = await run(`echo "HOME=$HOME"; for f in ${files.join(' ')}; do cat ~/$f; done; echo "LS $(ls -A ~ | tr '\\n' ' ')"; tool`);
+    expect(r.output).toContain(`HOME=${home}`);
+    expect(r.output).not.toContain(CANARY);
+    // The toolchain folder is visible (read-only), its credentials file is not.
+    expect(r.output).toContain('toolchain-visible');
+    expect(r.output).toMatch(/^LS \.cargo $/m);
+  });
+
+  it('gives a private, throwaway home and /tmp', async () => {
+    const r = await run('echo scratch > ~/scratch && echo scratch > /tmp/scratch && cat ~/scratch /tmp/scratch');
+    expect(r.output).toBe('scratch\nscratch\n');
+    expect(existsSync(join(home, 'scratch'))).toBe(false);
+    const again = await run('ls ~/scratch /tmp/scratch 2>&1; true');
+    expect(again.output).toMatch(/No such file/);
+    expect(readdirSync(home).sort()).toEqual(['.aws', '.cargo', '.config', '.gitconfig', '.netrc', '.npmrc', '.ssh']);
+  });
+
+  it('works for a clone kept under the home (~/.slipway/workspaces), showing nothing else of it', async () => {
+    const inHome = join(home, '.slipway', 'workspaces', 'r1', 'repo');
+    writeFiles(home, { '.slipway/slipway.db': `runs ${CANARY}\n`, '.slipway/workspaces/r1/repo/README.md': 'hi\n' });
+    try {
+      const nested = createSandboxRunner({ writableDirs: [inHome], home, env: process.env });
+      const r = await nested.run('echo ok > out.txt; cat ~/.slipway/slipway.db ~/.ssh/id_rsa 2>&1; ls -A ~/.slipway ~/.slipway/workspaces/r1', { cwd: inHome, timeoutMs: 10_000 });
+      expect(readFileSync(join(inHome, 'out.txt'), 'utf8')).toBe('ok\n');
+      expect(r.output).not.toContain(CANARY);
+      expect(r.output).toMatch(/slipway\.db: No such file/);
+      expect(r.output).toMatch(/r1:\nrepo\n/);
+    } finally {
+      removeDir(join(home, '.slipway'));
+    }
+  });
+
+  it('shows only a curated /etc (no shadow, no ssh host keys)', async () => {
+    const r = await run('cat /etc/shadow 2>&1; ls /etc/ssh 2>&1; test -r /etc/passwd && echo passwd-ok; ls -A /etc/ssl/private 2>&1 | wc -l');
+    expect(r.output).toMatch(/shadow: No such file/);
+    expect(r.output).toMatch(/ssh.*No such file/);
+    expect(r.output).toContain('passwd-ok');
+    expect(r.output).toMatch(/passwd-ok\n0\n$/);
+  });
+
+  it('strips secrets from the environment', async () => {
+    const r = await run('env');
+    expect(r.output).not.toContain('sk-canary');
+    expect(r.output).not.toContain('ghp-canary');
+    expect(r.output).toMatch(/^PATH=/m);
+  });
+
+  it('makes the clone .git read-only inside, so commands cannot plant hooks or config for host-side git', async () => {
+    const r = await run('touch .git/hooks/pre-commit 2>&1; git config core.fsmonitor "touch /tmp/x" 2>&1; git status --porcelain; echo ok');
+    expect(r.output).toMatch(/Read-only file system/);
+    expect(existsSync(join(clone, '.git', 'hooks', 'pre-commit'))).toBe(false);
+    expect(readFileSync(join(clone, '.git', 'config'), 'utf8')).not.toContain('fsmonitor');
+    expect(r.output).toContain('ok');
+    expect(gitCmd(clone, 'status', '--porcelain')).toContain('kept.txt');
+  });
+
+  describe('network', () => {
+    let server: Server;
+    let port = 0;
+    beforeAll(async () => {
+      server = createServer((socket) => socket.on('error', () => undefined).end('hello\n'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      port = typeof address === 'object' && address ? address.port : 0;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    const connect = () =>
+      `node -e "require('net').connect(${port}, '127.0.0.1').on('connect', () => { console.log('CONNECTED'); process.exit(0) }).on('error', (e) => { console.log('ERR', e.code); process.exit(1) })"`;
+
+    it('is off: a server on the host loopback is unreachable inside, reachable outside', async () => {
+      const inside = await run(connect());
+      expect(inside.output).toContain('ERR');
+      expect(inside.output).not.toContain('CONNECTED');
+      const outside = await createPlainRunner({ home, env: process.env }).run(connect(), { cwd: clone, timeoutMs: 10_000 });
+      expect(outside.output).toContain('CONNECTED');
+    });
+
+    it('is on when asked', async () => {
+      const online = createSandboxRunner({ writableDirs: [clone], home, env: process.env, network: true });
+      const r = await online.run(connect(), { cwd: clone, timeoutMs: 10_000 });
+      expect(r.output).toContain('CONNECTED');
+    });
+  });
+
+  it('bounds the number of processes', async (ctx) => {
+    if (runner.processLimit === 'none') ctx.skip();
+    // Tries to start 2000 sleepers; the shell gives up at the first fork that fails.
+    const r = await run('i=0; while [ $i -lt 2000 ]; do sleep 30 & i=$((i+1)); echo $i > started; done; echo ALL-STARTED', 30_000);
+    const started = Number(readFileSync(join(clone, 'started'), 'utf8'));
+    expect(r.output).not.toContain('ALL-STARTED');
+    expect(r.output).toMatch(/fork|Resource temporarily unavailable/i);
+    expect(started).toBeLessThanOrEqual(64);
+    expect(r.timedOut).toBe(false);
+  });
+
+  it('prints the argv it uses', () => {
+    const args = runner.bwrapArgs('true', { cwd: clone });
+    expect(args).toEqual(expect.arrayContaining(['--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--new-session']));
+    expect(args).not.toContain('--share-net');
+    expect(args.join(' ')).toContain(`--bind ${clone} ${clone}`);
+    expect(args.join(' ')).toContain(`--ro-bind ${clone}/.git ${clone}/.git`);
+  });
+});
+
+describe('findBwrap and probeSandbox', () => {
+  it('finds bwrap on PATH only', () => {
+    expect(findBwrap({ PATH: '/usr/bin:/bin' })).toBe('/usr/bin/bwrap');
+    const empty = tempDir();
+    expect(findBwrap({ PATH: empty })).toBeNull();
+    expect(findBwrap({})).toBeNull();
+    removeDir(empty);
+  });
+
+  it('reports a working sandbox, and a missing one with how to install it', async () => {
+    expect(await probeSandbox(process.env)).toEqual({ ok: true, detail: 'a test command ran in the sandbox' });
+    const missing = await probeSandbox({ PATH: '/nonexistent' });
+    expect(missing.ok).toBe(false);
+    expect(missing.detail).toContain('bwrap');
+    expect(() => createSandboxRunner({ writableDirs: [], home: '/home/x', env: { PATH: '/nonexistent' } })).toThrow(/bubblewrap/);
+  });
+
+  it('refuses to make the home or / writable', () => {
+    expect(() => createSandboxRunner({ writableDirs: ['/'], home: '/home/x', env: process.env })).toThrow();
+    expect(() => createSandboxRunner({ writableDirs: ['/home'], home: '/home/x', env: process.env })).toThrow(/home/);
+  });
+});
+
+describe('SandboxUnavailableError', () => {
+  it('says how to install bubblewrap', () => {
+    const err = new SandboxUnavailableError('bwrap was not found.');
+    expect(err.message).toContain('apt-get install bubblewrap');
+    expect(err.hint).toContain('apt-get install bubblewrap');
+  });
+});

@@ -1,0 +1,319 @@
+/**
+ * The bubblewrap command runner: each command in fresh namespaces, with no capabilities, no network
+ * (unless asked), a read-only system, a private /tmp and home, and only the given folders writable.
+ */
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { CommandOptions, CommandResult, CommandRunner } from '../protocol/workspace.js';
+import { stripEnv, type Env } from './env.js';
+import {
+  createPidsCgroup,
+  DEFAULT_MAX_PROCESSES,
+  pidsCgroupParent,
+  processLimitKind,
+  rlimitPrelude,
+  type ProcessLimitKind,
+} from './process-limit.js';
+import { spawnCollect } from './spawn.js';
+import { isInside } from './paths.js';
+import { detectToolchains, type ToolchainMounts } from './toolchains.js';
+
+export interface SandboxRunnerOptions {
+  /** Folders the command may write (the clone); everything else is read-only or absent. */
+  writableDirs: string[];
+  /** The user's home folder: hidden behind an empty private one, except for toolchains. */
+  home: string;
+  /** The user's environment: only an allowlist, minus secrets, gets through. */
+  env: Env;
+  network?: boolean;
+  /** A writable folder kept between commands for build caches (Go, npm, pip); default: none. */
+  cacheDir?: string;
+  /** Most processes the command may have at once (default 512). */
+  maxProcesses?: number;
+  /** Path of bwrap; default: found on env.PATH. */
+  bwrap?: string;
+}
+
+export interface SandboxRunner extends CommandRunner {
+  readonly kind: 'bubblewrap';
+  /** How the process limit is enforced here (`none`: running as root without a usable pids cgroup). */
+  readonly processLimit: ProcessLimitKind;
+  /** The bwrap arguments a command would run with (for logs and `slipway doctor`). */
+  bwrapArgs(command: string, options: Pick<CommandOptions, 'cwd' | 'env'>): string[];
+}
+
+const INSTALL_HINT =
+  'Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap), or pass --no-sandbox to run unsandboxed (not recommended).';
+
+export class SandboxUnavailableError extends Error {
+  override readonly name = 'SandboxUnavailableError';
+  readonly hint: string;
+  constructor(what: string, hint = INSTALL_HINT) {
+    super(`${what} ${hint}`);
+    this.hint = hint;
+  }
+}
+
+/** The uid and gid commands have inside the sandbox. */
+export const SANDBOX_UID = 1000;
+const TMP_SIZE = 2 * 1024 ** 3;
+const HOME_SIZE = 1024 ** 3;
+
+/** bwrap on env.PATH, or null. */
+export function findBwrap(env: Env): string | null {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const candidate = join(dir, 'bwrap');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+const SYSTEM_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+/** What a build or test needs from /etc; not shadow, ssh host keys, sudoers, npmrc, pip.conf and the like. */
+const ETC_NAMES = [
+  'passwd', 'group', 'hosts', 'host.conf', 'nsswitch.conf', 'resolv.conf', 'gai.conf', 'services', 'protocols',
+  'networks', 'hostname', 'localtime', 'timezone', 'locale.alias', 'os-release', 'lsb-release', 'debian_version',
+  'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'ssl', 'ca-certificates', 'ca-certificates.conf',
+  'pki', 'crypto-policies', 'mime.types', 'magic', 'terminfo', 'login.defs', 'shells', 'fonts', 'maven', 'perl',
+  'python3',
+];
+const ETC_PATTERNS = [/^java-[\w.-]+$/, /^python3\.\d+$/];
+const ETC_PRIVATE = ['/etc/ssl/private', '/etc/pki/tls/private', '/etc/pki/CA/private'];
+
+function systemArgs(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const path of SYSTEM_LINKS) {
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    if (!info) continue;
+    if (info.isSymbolicLink()) args.push('--symlink', readlinkSync(path), path);
+    else if (info.isDirectory()) args.push('--ro-bind', path, path);
+  }
+  if (existsSync('/opt')) args.push('--ro-bind', '/opt', '/opt');
+  args.push('--dir', '/etc');
+  let names: string[] = [];
+  try {
+    names = readdirSync('/etc');
+  } catch {
+    names = [];
+  }
+  for (const name of names) {
+    if (!ETC_NAMES.includes(name) && !ETC_PATTERNS.some((p) => p.test(name))) continue;
+    const path = join('/etc', name);
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    if (!info) continue;
+    const target = info.isSymbolicLink() ? safeRealpath(path) : path;
+    if (!target) continue;
+    // A link into /usr or /etc resolves inside too; one elsewhere (/run/systemd/resolve/...) is bound as its target.
+    if (info.isSymbolicLink() && (isInside(target, '/usr') || isInside(target, '/etc'))) {
+      args.push('--symlink', readlinkSync(path), path);
+    } else {
+      args.push('--ro-bind', target, path);
+    }
+  }
+  // Commands run as the owner of root's files (uid 1000 inside maps to the caller), so private keys
+  // under otherwise useful folders are covered with an empty, read-only tmpfs.
+  for (const path of ETC_PRIVATE) {
+    if (existsSync(path)) args.push('--tmpfs', path, '--remount-ro', path);
+  }
+  return args;
+}
+
+function safeRealpath(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** `.git` directly in a writable folder or one level below: read-only inside (see the note in buildBwrapArgs). */
+function gitDirsIn(dir: string): string[] {
+  const found: string[] = [];
+  if (existsSync(join(dir, '.git'))) found.push(join(dir, '.git'));
+  let entries: Dirent[] = [];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    if (e.isDirectory() && e.name !== '.git' && existsSync(join(dir, e.name, '.git'))) found.push(join(dir, e.name, '.git'));
+  }
+  return found;
+}
+
+/** PATH entries that exist and can be seen inside the sandbox, in order. */
+export function visiblePath(path: string, visibleRoots: string[]): string {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const dir of path.split(delimiter)) {
+    if (!dir || !isAbsolute(dir) || seen.has(dir)) continue;
+    if (!visibleRoots.some((root) => isInside(dir, root)) || !existsSync(dir)) continue;
+    seen.add(dir);
+    out.push(dir);
+  }
+  return out.join(delimiter);
+}
+
+interface Layout {
+  toolchains: ToolchainMounts;
+  system: string[];
+  features: BwrapFeatures;
+}
+
+/** Options newer than the bwrap of older distributions (Ubuntu 22.04 ships 0.6, without --disable-userns). */
+interface BwrapFeatures {
+  disableUserns: boolean;
+  size: boolean;
+}
+
+const featureCache = new Map<string, BwrapFeatures>();
+
+function bwrapFeatures(bwrap: string): BwrapFeatures {
+  let features = featureCache.get(bwrap);
+  if (!features) {
+    let help = '';
+    try {
+      help = execFileSync(bwrap, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
+    } catch (err) {
+      help = String((err as { stdout?: unknown }).stdout ?? '');
+    }
+    features = { disableUserns: help.includes('--disable-userns'), size: help.includes('--size') };
+    featureCache.set(bwrap, features);
+  }
+  return features;
+}
+
+function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<string, string> | undefined): Record<string, string> {
+  const base = stripEnv(opts.env);
+  const roots = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', ...layout.toolchains.readOnly, ...opts.writableDirs];
+  if (opts.cacheDir) roots.push(opts.cacheDir);
+  const cache = opts.cacheDir;
+  return {
+    ...base,
+    PATH: visiblePath(base.PATH ?? '/usr/local/bin:/usr/bin:/bin', roots) || '/usr/bin:/bin',
+    HOME: opts.home,
+    USER: 'slipway',
+    LOGNAME: 'slipway',
+    TMPDIR: '/tmp',
+    LANG: base.LANG ?? 'C.UTF-8',
+    ...layout.toolchains.env,
+    ...(cache ? { npm_config_cache: join(cache, 'npm'), PIP_CACHE_DIR: join(cache, 'pip') } : {}),
+    ...stripEnv({}, extra ?? {}),
+  };
+}
+
+/**
+ * The full bwrap argument list for one command. Order matters: later mounts sit on top of earlier ones
+ * (the private home over the real one, toolchains and the clone over that), and `/` is made read-only
+ * last so the only writable places are /tmp, /var/tmp, the private home, the cache and the clone.
+ */
+function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, options: Pick<CommandOptions, 'cwd' | 'env'>): string[] {
+  const maxProcesses = opts.maxProcesses ?? DEFAULT_MAX_PROCESSES;
+  const args = [
+    '--unshare-all',
+    ...(opts.network ? ['--share-net'] : []),
+    // Explicit (unshare-all only tries it): fail rather than run without a user namespace.
+    '--unshare-user',
+    // No nested user namespaces: they would hand a command a fresh set of capabilities to attack the kernel with.
+    ...(layout.features.disableUserns ? ['--disable-userns'] : []),
+    '--uid', String(SANDBOX_UID),
+    '--gid', String(SANDBOX_UID),
+    '--cap-drop', 'ALL',
+    '--new-session',
+    '--die-with-parent',
+    '--hostname', 'slipway',
+    ...layout.system,
+    '--proc', '/proc',
+    '--dev', '/dev',
+    ...(layout.features.size ? ['--size', String(TMP_SIZE)] : []), '--tmpfs', '/tmp',
+    '--dir', '/var', '--tmpfs', '/var/tmp',
+    ...(layout.features.size ? ['--size', String(HOME_SIZE)] : []), '--tmpfs', opts.home,
+  ];
+  for (const dir of layout.toolchains.readOnly) args.push('--ro-bind', dir, dir);
+  for (const file of layout.toolchains.masked) args.push('--ro-bind', '/dev/null', file);
+  if (opts.cacheDir) args.push('--bind', opts.cacheDir, opts.cacheDir);
+  for (const dir of opts.writableDirs) {
+    args.push('--bind', dir, dir);
+    // Host-side git reads a clone's config and hooks outside the sandbox: if a command could write
+    // them (core.fsmonitor, filters, hooks) it could run code on the host. Its .git is read-only inside.
+    for (const gitDir of gitDirsIn(dir)) args.push('--ro-bind', gitDir, gitDir);
+  }
+  args.push('--remount-ro', '/', '--chdir', options.cwd, '--clearenv');
+  for (const [name, value] of Object.entries(sandboxEnv(opts, layout, options.env))) args.push('--setenv', name, value);
+  args.push('--', '/bin/sh', '-c', `${rlimitPrelude(maxProcesses)} exec /bin/sh -c "$1"`, 'slipway-sandbox', command);
+  return args;
+}
+
+function validate(opts: SandboxRunnerOptions): void {
+  if (!isAbsolute(opts.home) || opts.home === '/') throw new Error(`sandbox home must be an absolute folder, not ${opts.home}`);
+  for (const dir of opts.writableDirs) {
+    if (!isAbsolute(dir) || dir === '/') throw new Error(`writable folder must be absolute and not /: ${dir}`);
+    if (isInside(opts.home, dir)) throw new Error(`writable folder ${dir} would expose the home folder ${opts.home}`);
+  }
+}
+
+export function createSandboxRunner(opts: SandboxRunnerOptions): SandboxRunner {
+  validate(opts);
+  const bwrap = opts.bwrap ?? findBwrap(opts.env);
+  if (!bwrap) throw new SandboxUnavailableError('bubblewrap (bwrap) was not found on PATH; Slipway runs every command the agent makes inside it.');
+  const goCache = opts.cacheDir ? join(opts.cacheDir, 'go-build') : '/tmp/go-build';
+  const layout: Layout = {
+    toolchains: detectToolchains(opts.home, opts.env, { goCache }),
+    system: systemArgs(),
+    features: bwrapFeatures(bwrap),
+  };
+  const cgroupParent = pidsCgroupParent();
+  const maxProcesses = opts.maxProcesses ?? DEFAULT_MAX_PROCESSES;
+
+  const bwrapArgs = (command: string, options: Pick<CommandOptions, 'cwd' | 'env'>): string[] => {
+    if (!isAbsolute(options.cwd)) throw new Error(`cwd must be absolute: ${options.cwd}`);
+    return buildArgs(opts, layout, command, options);
+  };
+
+  return {
+    kind: 'bubblewrap',
+    processLimit: processLimitKind(cgroupParent),
+    bwrapArgs,
+    async run(command: string, options: CommandOptions): Promise<CommandResult> {
+      const args = bwrapArgs(command, options);
+      const cgroup = cgroupParent ? await createPidsCgroup(cgroupParent, maxProcesses) : null;
+      // The wrapper joins the cgroup before exec'ing bwrap, so every sandbox process is counted.
+      const spec = cgroup
+        ? { file: '/bin/sh', args: ['-c', 'echo $$ > "$0" || exit 125; exec "$@"', cgroup.procsFile, bwrap, ...args] }
+        : { file: bwrap, args };
+      try {
+        return await spawnCollect(
+          { ...spec, cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } },
+          options,
+        );
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ENOENT') throw new SandboxUnavailableError(`could not start ${bwrap}: ${e.message}`);
+        throw err;
+      } finally {
+        await cgroup?.dispose();
+      }
+    },
+  };
+}
+
+/** Start a trivial sandbox to check that this machine allows it (user namespaces, bwrap). */
+export async function probeSandbox(env: Env, home = '/home/slipway'): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const runner = createSandboxRunner({ writableDirs: [], home, env });
+    const result = await runner.run('echo sandbox-ok', { cwd: '/', timeoutMs: 15_000 });
+    const ok = result.exitCode === 0 && result.output.includes('sandbox-ok');
+    return { ok, detail: ok ? 'a test command ran in the sandbox' : result.output.trim() || `exit ${result.exitCode ?? result.signal}` };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}

@@ -1,0 +1,147 @@
+/** Find how a repository runs its tests and installs its dependencies. */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestFramework, TestPlan } from '../protocol/tests.js';
+
+/** What a user configured; `command` is the config file's name for the test command, `test` an alias. */
+export interface ConfiguredTests {
+  test?: string;
+  command?: string;
+  install?: string;
+}
+
+interface PackageJson {
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+const NPM_DEFAULT_TEST = /no test specified/;
+const PYTEST = 'python3 -m pytest -rA -p no:cacheprovider';
+/** Dependencies go to a virtualenv in the clone (the toolchain itself is read-only in the sandbox). */
+const PY_VENV_PATH = 'PATH="$PWD/.venv/bin:$PATH"';
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function read(path: string): Promise<string | null> {
+  return readFile(path, 'utf8').catch(() => null);
+}
+
+async function readPackageJson(dir: string): Promise<PackageJson | null> {
+  const text = await read(join(dir, 'package.json'));
+  if (text === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' ? (parsed as PackageJson) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function detectTestPlan(dir: string, configured?: ConfiguredTests): Promise<TestPlan | null> {
+  const command = configured?.command ?? configured?.test;
+  const detected = await detect(dir);
+  if (command) {
+    const install = configured?.install ?? detected?.install ?? null;
+    return { command, framework: await frameworkOfCommand(dir, command), source: 'config', install };
+  }
+  if (detected && configured?.install) return { ...detected, install: configured.install };
+  return detected;
+}
+
+async function detect(dir: string): Promise<TestPlan | null> {
+  const pkg = await readPackageJson(dir);
+  const script = pkg?.scripts?.test;
+  if (pkg && script && !NPM_DEFAULT_TEST.test(script)) {
+    return { command: 'npm test', framework: jsFramework(script, pkg), source: 'package.json scripts.test', install: await nodeInstall(dir, pkg) };
+  }
+  const pytest = await pytestMarker(dir);
+  if (pytest) {
+    const install = await pythonInstall(dir);
+    return { command: install ? `${PY_VENV_PATH} ${PYTEST}` : PYTEST, framework: 'pytest', source: `pytest (found ${pytest})`, install };
+  }
+  if (await exists(join(dir, 'go.mod'))) return { command: 'go test -v ./...', framework: 'go', source: 'go.mod', install: null };
+  if (await exists(join(dir, 'Cargo.toml'))) return { command: 'cargo test', framework: 'cargo', source: 'Cargo.toml', install: null };
+  // Not -q: surefire's summary is INFO output, and without it a passing run shows no counts.
+  if (await exists(join(dir, 'pom.xml'))) return { command: 'mvn -B test', framework: 'maven', source: 'pom.xml', install: null };
+  for (const name of ['build.gradle', 'build.gradle.kts']) {
+    if (await exists(join(dir, name))) {
+      const wrapper = await exists(join(dir, 'gradlew'));
+      return { command: wrapper ? './gradlew test' : 'gradle test', framework: 'gradle', source: name, install: null };
+    }
+  }
+  for (const name of ['Makefile', 'makefile', 'GNUmakefile']) {
+    const text = await read(join(dir, name));
+    if (text && /^test\s*:/m.test(text)) return { command: 'make test', framework: 'make', source: `${name} test target`, install: null };
+  }
+  return null;
+}
+
+function jsFramework(script: string, pkg: PackageJson): TestFramework {
+  if (/\bnode\b[^|&;]*\s--test\b/.test(script)) return 'node-test';
+  for (const name of ['vitest', 'jest', 'mocha'] as const) if (new RegExp(`\\b${name}\\b`).test(script)) return name;
+  const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+  for (const name of ['vitest', 'jest', 'mocha'] as const) if (name in deps) return name;
+  return 'unknown';
+}
+
+async function nodeInstall(dir: string, pkg: PackageJson): Promise<string | null> {
+  if ((await exists(join(dir, 'package-lock.json'))) || (await exists(join(dir, 'npm-shrinkwrap.json')))) return 'npm ci';
+  if (await exists(join(dir, 'pnpm-lock.yaml'))) return 'pnpm install --frozen-lockfile';
+  if (await exists(join(dir, 'yarn.lock'))) return 'yarn install --frozen-lockfile';
+  const deps = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+  return deps.length > 0 ? 'npm install' : null;
+}
+
+async function pythonInstall(dir: string): Promise<string | null> {
+  const files: string[] = [];
+  for (const name of ['requirements.txt', 'requirements-dev.txt', 'requirements-test.txt']) {
+    if (await exists(join(dir, name))) files.push(name);
+  }
+  if (files.length === 0) return null;
+  // --system-site-packages: pytest and friends already installed in the toolchain stay usable.
+  return `python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install ${files.map((f) => `-r ${f}`).join(' ')}`;
+}
+
+/** The first sign of pytest, in the order a person would look. */
+async function pytestMarker(dir: string): Promise<string | null> {
+  if (await exists(join(dir, 'pytest.ini'))) return 'pytest.ini';
+  const pyproject = await read(join(dir, 'pyproject.toml'));
+  if (pyproject && /^\[tool\.pytest(\.ini_options)?\]/m.test(pyproject)) return 'pyproject.toml [tool.pytest]';
+  const setupCfg = await read(join(dir, 'setup.cfg'));
+  if (setupCfg && /^\[tool:pytest\]/m.test(setupCfg)) return 'setup.cfg [tool:pytest]';
+  const tox = await read(join(dir, 'tox.ini'));
+  if (tox && /^\[pytest\]/m.test(tox)) return 'tox.ini [pytest]';
+  if (await exists(join(dir, 'conftest.py'))) return 'conftest.py';
+  const isTestFile = (n: string): boolean => /^test_.*\.py$|_test\.py$/.test(n);
+  for (const sub of ['tests', 'test']) {
+    const names = await readdir(join(dir, sub)).catch(() => [] as string[]);
+    if (names.some((n) => isTestFile(n) || n === 'conftest.py')) return `${sub}/`;
+  }
+  const top = await readdir(dir).catch(() => [] as string[]);
+  const file = top.find(isTestFile);
+  return file ?? null;
+}
+
+async function frameworkOfCommand(dir: string, command: string): Promise<TestFramework> {
+  if (/\bpytest\b/.test(command)) return 'pytest';
+  if (/\bgo\s+test\b/.test(command)) return 'go';
+  if (/\bcargo\s+(test|nextest)\b/.test(command)) return 'cargo';
+  if (/\bmvnw?\b/.test(command)) return 'maven';
+  if (/\bgradlew?\b/.test(command)) return 'gradle';
+  if (/\bnode\b[^|&;]*\s--test\b/.test(command)) return 'node-test';
+  for (const name of ['vitest', 'jest', 'mocha'] as const) if (new RegExp(`\\b${name}\\b`).test(command)) return name;
+  const npmScript = /\b(?:npm|pnpm|yarn)\s+(?:run(?:-script)?\s+)?([\w:.-]+)/.exec(command)?.[1];
+  if (npmScript) {
+    const pkg = await readPackageJson(dir);
+    const script = pkg?.scripts?.[npmScript === 't' ? 'test' : npmScript];
+    if (pkg && script) return jsFramework(script, pkg);
+  }
+  if (/\bmake\b/.test(command)) return 'make';
+  return 'unknown';
+}
