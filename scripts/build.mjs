@@ -1,6 +1,6 @@
 // Bundles the CLI into dist/ (fast start: one file to load, heavy modules split out and loaded on demand).
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -18,6 +18,9 @@ const rawText = {
     }));
   },
 };
+
+// Start clean: stale split chunks would otherwise pile up in dist/chunks.
+await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 const common = {
   bundle: true,

@@ -23,6 +23,9 @@ export interface RecordedRequest {
   /** The parsed JSON body, or undefined when it was not JSON. */
   body: unknown;
   rawBody: string;
+  /** Epoch milliseconds (fractional) when the whole request had arrived, and when the answer was sent. */
+  receivedAt: number;
+  answeredAt?: number;
 }
 
 export interface LlmFailure {
@@ -74,6 +77,10 @@ const errorTypes: Record<number, string> = {
   500: 'api_error',
   529: 'overloaded_error',
 };
+
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 function vendorOf(path: string): Vendor | undefined {
   if (path.endsWith('/responses')) return 'openai-responses';
@@ -307,7 +314,8 @@ export async function startLlmServer(): Promise<LlmServer> {
       }
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       const vendor = vendorOf(path);
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', path, vendor, headers: req.headers, body, rawBody };
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', path, vendor, headers: req.headers, body, rawBody, receivedAt: epochNow() };
+      res.on('finish', () => (recorded.answeredAt = epochNow()));
       requests.push(recorded);
       if (vendor === undefined || req.method !== 'POST') {
         sendJson(res, 404, errorBody(vendor, 404, undefined, `llm-server: no route for ${req.method} ${path}`), { 'x-should-retry': 'false' });

@@ -1,0 +1,99 @@
+// `npm run bench`: the real CLI, sandbox on, on a scripted 3-step task (read a file, edit it, run a short
+// command; no test suite) against the local HTTP model fake. Results go to bench/results/*.json.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLlmServer } from '../dist/support/llm-server.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 7);
+const targets = { firstRequestMs: 150, perToolCallMs: 30, wallMs: 250, peakRssMb: 150, firstRequestKb: 30 };
+
+const turns = [
+  { toolCalls: [{ name: 'submit_plan', input: { summary: 'Mark the notes final.', steps: ['Edit notes.md'], acceptance: ['notes.md says status: final'] } }] },
+  { toolCalls: [{ name: 'read_file', input: { path: 'notes.md' } }] },
+  { toolCalls: [{ name: 'edit_file', input: { path: 'notes.md', old_text: 'status: draft', new_text: 'status: final' } }] },
+  { toolCalls: [{ name: 'shell', input: { command: 'grep -c final notes.md' } }] },
+  { toolCalls: [{ name: 'finish', input: { summary: 'notes.md is final.', no_test_reason: 'a documentation change' } }] },
+  { toolCalls: [{ name: 'submit_verdict', input: { verdict: 'pass', findings: [{ check: 'notes.md says status: final', verdict: 'pass', evidence: 'diff' }] } }] },
+];
+
+function tempDir(prefix) {
+  return realpathSync(mkdtempSync(path.join(os.tmpdir(), prefix)));
+}
+
+function makeRepo() {
+  const dir = tempDir('slipway-bench-repo-');
+  writeFileSync(path.join(dir, 'notes.md'), '# Release notes\n\nstatus: draft\n\n- faster start-up\n');
+  const git = (...args) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('-c', 'user.name=Bench', '-c', 'user.email=bench@localhost', 'commit', '-qm', 'notes');
+  return dir;
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function once() {
+  const repo = makeRepo();
+  const home = tempDir('slipway-bench-home-');
+  const server = await startLlmServer();
+  server.turns(turns);
+  const env = { ...process.env, SLIPWAY_HOME: home, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: server.openaiBaseUrl };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const args = ['-f', '%M', process.execPath, path.join(root, 'bin', 'slipway.js'), 'run', 'Mark the release notes final', '--repo', repo, '--model', 'openai/gpt-5', '--json'];
+  const start = performance.timeOrigin + performance.now();
+  const child = spawn('/usr/bin/time', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  const end = performance.timeOrigin + performance.now();
+  await server.close();
+  const last = JSON.parse(stdout.trim().split('\n').at(-1));
+  if (code !== 0 || last.status !== 'pr_open') throw new Error(`bench run failed (exit ${code}): ${stdout.slice(-800)}\n${stderr}`);
+  const r = server.requests;
+  // Gaps between an answer with a tool call and the next request: tool execution plus the loop's own work.
+  const gap = (k) => r[k].receivedAt - r[k - 1].answeredAt;
+  rmSync(repo, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+  return {
+    firstRequestMs: r[0].receivedAt - start,
+    readMs: gap(2),
+    editMs: gap(3),
+    shellMs: gap(4),
+    perToolCallMs: (gap(2) + gap(3) + gap(4)) / 3,
+    wallMs: end - start,
+    peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024,
+    firstRequestKb: Buffer.byteLength(r[0].rawBody) / 1024,
+    modelRequests: r.length,
+  };
+}
+
+await once(); // warm the file cache
+const runs = [];
+for (let i = 0; i < iterations; i++) runs.push(await once());
+const keys = Object.keys(runs[0]);
+const summary = Object.fromEntries(keys.map((k) => [k, Number(median(runs.map((x) => x[k])).toFixed(2))]));
+const verdicts = Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, { target: `< ${t}`, median: summary[k], met: summary[k] < t }]));
+const result = {
+  benchmark: 'scripted 3-step task (read, edit, shell), sandbox on, OpenAI Responses fake',
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memGb: Math.round(os.totalmem() / 2 ** 30) },
+  iterations,
+  median: summary,
+  targets: verdicts,
+  runs,
+};
+mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+const file = path.join(root, 'bench', 'results', `core-loop-${result.date.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+for (const [k, v] of Object.entries(verdicts)) console.log(`${v.met ? '✓' : '✗'} ${k.padEnd(15)} ${String(v.median).padStart(8)}  (target ${v.target})`);
+console.log(`per tool: read ${summary.readMs} ms, edit ${summary.editMs} ms, shell ${summary.shellMs} ms; wrote ${path.relative(root, file)}`);
