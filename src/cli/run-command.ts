@@ -31,14 +31,17 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
   const repo = path.resolve(flags.repo);
   const runId = newId('r');
   const finish = (line: Record<string, unknown>, code: number, human: string) => {
-    if (flags.json) out.stdout(JSON.stringify(line));
-    else out.stdout(human);
+    if (flags.json) out.stdout(redactor.redact(JSON.stringify(line)));
+    else out.stdout(redactor.redact(human));
     return code;
   };
 
   const { openSqliteStore } = await import('../store/index.js');
   await mkdir(home, { recursive: true });
-  const store = await openSqliteStore(path.join(home, 'slipway.db'));
+  const { createRedactor, redactingModel, redactingStore } = await import('../policy/redact.js');
+  // Secrets never reach the model, the event log, recordings or pull request bodies.
+  const redactor = createRedactor(env);
+  const store = redactingStore(await openSqliteStore(path.join(home, 'slipway.db')), redactor);
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(EXIT.stopped);
@@ -102,6 +105,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
       return await failEarly(e.message, e.hint ?? '');
     }
 
+    model = redactingModel(model, redactor);
     const { runGoal } = await import('../agent/index.js');
     const outcome = await runGoal(
       { goal, repo, ...(flags.base ? { base: flags.base } : {}), config, runId },
