@@ -39,30 +39,35 @@ export async function prepareWorkspace(
 
   const baseCheck = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${base}^{commit}`], { cwd: repo, path, allowFailure: true });
   if (baseCheck.exitCode !== 0) throw await unknownBase(repo, base, path);
+  const baseCommit = baseCheck.stdout.trim();
 
   const runDir = join(opts.workspacesDir, runId);
   const dir = join(runDir, 'repo');
   if (await exists(dir)) {
     throw new WorkspaceError('workspace_exists', `${dir} already exists`, 'use a new run id, or remove the old workspace');
   }
+  // Slug and run id are sanitised above, so the name is a valid ref; checked here without a git process.
+  const branch = `slipway/${slug}-${runId}`;
+  if (!/^slipway\/[a-z0-9][a-z0-9-]*-[A-Za-z0-9][A-Za-z0-9_-]*$/.test(branch)) {
+    throw new WorkspaceError('invalid_name', `"${branch}" is not a valid branch name`, 'use a simpler task slug');
+  }
+  const author = opts.author ?? DEFAULT_AUTHOR;
   await mkdir(runDir, { recursive: true });
   try {
+    // Looking at the user's tree runs beside the clone: it only reads.
+    const dirty = userTreeIsDirty(repo, path);
     // --no-hardlinks: objects are copied, so nothing done in the clone can reach the user's objects,
     // refs, hooks or config. Hooks are not copied by clone; host-side git disables them anyway.
-    await git(['clone', '--quiet', '--no-hardlinks', '--single-branch', '--branch', base, '--', repo, dir], { cwd: runDir, path });
-    const baseCommit = await gitLine(['rev-parse', 'HEAD'], { cwd: dir, path });
-    const branch = `slipway/${slug}-${runId}`;
-    await git(['check-ref-format', '--branch', branch], { cwd: dir, path }).catch((err: unknown) => {
-      throw new WorkspaceError('invalid_name', `"${branch}" is not a valid branch name`, 'use a simpler task slug', { cause: err });
-    });
-    await git(['checkout', '--quiet', '-b', branch], { cwd: dir, path });
-    const author = opts.author ?? DEFAULT_AUTHOR;
-    await git(['config', 'user.name', author.name], { cwd: dir, path });
-    await git(['config', 'user.email', author.email], { cwd: dir, path });
+    await git(
+      ['clone', '--quiet', '--no-hardlinks', '--single-branch', '--no-checkout', '--branch', base,
+        '--config', `user.name=${author.name}`, '--config', `user.email=${author.email}`, '--', repo, dir],
+      { cwd: runDir, path },
+    );
+    // Start from the commit that was checked above, even if the base branch moved since.
+    await git(['checkout', '--quiet', '-b', branch, baseCommit], { cwd: dir, path });
     await appendFile(join(dir, '.git', 'info', 'exclude'), `\n# slipway\n${EXCLUDES.join('\n')}\n`);
 
-    const dirty = await userTreeIsDirty(repo, path);
-    if (dirty) {
+    if (await dirty) {
       notices.push(`uncommitted changes in ${repo} are not seen by this run; it works from ${base} at ${baseCommit.slice(0, 12)}`);
     }
     const workspace = new GitWorkspace({ dir, runDir, userRepo: repo, branch, base, baseCommit, ...(path ? { path } : {}) });
