@@ -46,4 +46,5 @@ export default tseslint.config(
   layer('policy', ['model', 'tools', 'workspace', 'agent', 'store', 'cli', 'server'], drivers),
   layer('agent', ['store', 'cli', 'server'], drivers),
   layer('store', ['agent', 'cli', 'server', 'model', 'tools', 'workspace']),
+  layer('eval', ['cli', 'server'], drivers),
 );

@@ -1,0 +1,140 @@
+/** `slipway eval`: wires store, model, sandbox and config for an SWE-bench-format evaluation, then prints the table. */
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CommandRunner, SlipwayConfig } from '../protocol/index.js';
+import { mergeConfig } from '../protocol/index.js';
+import { loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
+import type { Output } from './output.js';
+import { EXIT } from './run-command.js';
+
+export interface EvalFlags {
+  model?: string;
+  baseUrl?: string;
+  concurrency?: string;
+  out?: string;
+  instances?: string;
+  maxSteps?: string;
+  maxDollars?: string;
+  verifyRounds?: string;
+}
+
+function positive(value: string | undefined, name: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${name} must be a positive ${integer ? 'whole ' : ''}number, got "${value}".`);
+  }
+  return n;
+}
+
+function flagLayer(flags: EvalFlags): SlipwayConfig {
+  const steps = positive(flags.maxSteps, '--max-steps', true);
+  const dollars = positive(flags.maxDollars, '--max-dollars', false);
+  const rounds = positive(flags.verifyRounds, '--verify-rounds', true);
+  const budgets = { ...(steps ? { steps } : {}), ...(dollars ? { dollars } : {}) };
+  return {
+    ...(flags.model ? { model: flags.model } : {}),
+    ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
+    ...(Object.keys(budgets).length ? { budgets } : {}),
+    ...(rounds ? { verifyRounds: rounds } : {}),
+  };
+}
+
+export async function evalCommand(file: string, flags: EvalFlags, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  const concurrency = positive(flags.concurrency, '--concurrency', true) ?? 1;
+  const only = flags.instances
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (flags.instances !== undefined && !only?.length) throw new UsageError('--instances needs a comma-separated list of instance ids.');
+  const flagConfig = flagLayer(flags);
+  const instancesFile = path.resolve(file);
+  const outDir = path.resolve(flags.out ?? `slipway-eval-${path.basename(file).replace(/\.[^.]*$/, '') || 'out'}`);
+  if (!(await stat(instancesFile).catch(() => null))?.isFile()) {
+    out.stderr(`✗ the instances file ${instancesFile} does not exist.\n  Pass a JSONL file with one SWE-bench instance a line (see "Evaluation" in README.md).`);
+    return EXIT.error;
+  }
+  const home = slipwayHome(env);
+  const userConfig = await loadUserConfig(home);
+  const config = mergeConfig(userConfig, flagConfig);
+
+  const workspace = await import('../workspace/index.js');
+  if (!workspace.findBwrap(env)) {
+    out.stderr('✗ bubblewrap (bwrap) is not installed, and the agent and the tests of every instance run inside it.\n  Install it (Debian/Ubuntu: sudo apt-get install bubblewrap).');
+    return EXIT.error;
+  }
+  const evalModule = await import('../eval/index.js');
+  let factory: Awaited<ReturnType<typeof evalModule.createModelFactory>>;
+  try {
+    factory = await evalModule.createModelFactory(config.model, {
+      ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
+      env,
+      giveUpAfterMs: config.modelGiveUpSeconds * 1000,
+    });
+  } catch (error) {
+    const e = error as { message?: string; hint?: string };
+    out.stderr(`✗ ${e.message ?? String(error)}${e.hint ? `\n  ${e.hint}` : ''}`);
+    return EXIT.error;
+  }
+  if (factory.shared && concurrency > 1) {
+    out.stderr(`⚠ ${config.model} is one sequence shared by every instance: with --concurrency ${concurrency} the order instances take turns in is not fixed. Use script:<dir> for one script per instance.`);
+  }
+
+  // Caches (Go modules and build cache, npm, pip) last the whole evaluation and are writable in the sandbox;
+  // the agents' and the harness's are apart, so nothing an agent leaves in a cache decides a verdict.
+  const runnersFor = async (role: 'agent' | 'harness') => {
+    const cacheDir = path.join(outDir, 'cache', role);
+    await mkdir(path.join(cacheDir, 'gomod'), { recursive: true });
+    const sandboxEnv = { ...env, GOMODCACHE: path.join(cacheDir, 'gomod') };
+    return (o: { writableDirs: string[]; network: boolean }): CommandRunner =>
+      workspace.createSandboxRunner({ ...o, home: userHome(env), env: sandboxEnv, cacheDir });
+  };
+  const runners = { agent: await runnersFor('agent'), harness: await runnersFor('harness') };
+
+  const { openSqliteStore } = await import('../store/index.js');
+  const store = await openSqliteStore(path.join(outDir, 'slipway.db'));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.stopped);
+    out.stderr('\nstopping… finished instances are kept; rerun the same command to resume (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const outcome = await evalModule.runEval(
+      { instancesFile, out: outDir, modelName: config.model, concurrency, ...(only ? { only } : {}) },
+      {
+        store,
+        modelFor: (id, onRetry) => factory.modelFor(id, onRetry),
+        runnersFor: (role) => runners[role],
+        configLayers: [userConfig, flagConfig],
+        loadRepoConfig,
+        signal: controller.signal,
+        onStart: (id) => out.stderr(`▶ ${id}`),
+        onResult: (r, resumed) => {
+          const mark = r.status === 'resolved' ? '✓' : r.status === 'error' ? '!' : '✗';
+          const detail = resumed ? 'already done, kept' : `${r.wall_seconds.toFixed(1)}s${r.reason ? `: ${r.reason.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`;
+          out.stderr(`${mark} ${r.instance_id} ${r.status} (${detail})`);
+        },
+      },
+    );
+    out.stdout(evalModule.formatSummary(outcome.report, outcome.results));
+    out.stdout(`\nreport: ${path.join(outDir, evalModule.REPORT_FILE)}\npredictions: ${path.join(outDir, evalModule.PREDICTIONS_FILE)}`);
+    if (outcome.stopped) {
+      out.stderr(`stopped: ${outcome.report.incomplete_ids.length} instances not finished; rerun the same command to resume.`);
+      return EXIT.stopped;
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof evalModule.EvalInputError) {
+      out.stderr(`✗ ${error.message}`);
+      return EXIT.error;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await store.close();
+  }
+}
