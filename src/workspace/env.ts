@@ -27,6 +27,14 @@ const ALLOWED = new Set([
   'NVM_DIR',
   'NVM_BIN',
   'SDKMAN_DIR',
+  // Where the machine's CA bundle is: package managers behind a TLS-inspecting proxy need it. Paths, not secrets.
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'PIP_CERT',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'GIT_SSL_CAINFO',
+  'NODE_EXTRA_CA_CERTS',
 ]);
 
 const ALLOWED_PREFIXES = ['LC_'];
