@@ -7,6 +7,7 @@ import type {
   Verification,
   Workspace,
   CommandRunner,
+  PolicyCheck,
 } from '../protocol/index.js';
 import {
   CODER_TOOLS,
@@ -166,6 +167,7 @@ export function toolContext(
   signal: AbortSignal,
   commandTimeoutMs: number,
   testTimeoutMs: number,
+  policy?: PolicyCheck,
 ): ToolContext {
   return {
     root,
@@ -173,6 +175,7 @@ export function toolContext(
     signal,
     commandTimeoutMs,
     ...(testPlan ? { runTests: () => runTests(runner, root, testPlan, { timeoutMs: testTimeoutMs, signal }) } : {}),
+    ...(policy ? { policy } : {}),
   };
 }
 

@@ -1,5 +1,10 @@
-/** The pull request's markdown body: goal, plan, change, evidence, verdict and decisions. */
-import type { Decision, Plan, TestCounts, TestEvidence, UsageTotals, Verification } from '../protocol/index.js';
+/**
+ * The pull request's markdown body (goal, plan, change, evidence, verdict and decisions), and the other
+ * copy of the decision ledger's anchor that ships with the branch: a git note in the user's repository.
+ */
+import { anchorOf, formatLedgerLine, formatLedgerNote, LEDGER_NOTES_REF } from '../policy/ledger.js';
+import type { Decision, LedgerAnchor, Plan, RunStore, TestCounts, TestEvidence, UsageTotals, Verification } from '../protocol/index.js';
+import { git } from '../workspace/index.js';
 
 export interface PrBodyInput {
   goal: string;
@@ -9,6 +14,9 @@ export interface PrBodyInput {
   tests: TestEvidence;
   verification: Verification;
   decisions: Decision[];
+  /** The decision ledger's length and head when the PR was opened, and the PR's id to check it by. */
+  ledger?: LedgerAnchor;
+  prId?: string;
   usage: UsageTotals;
   model: string;
 }
@@ -49,7 +57,29 @@ export function renderPrBody(i: PrBodyInput): string {
       ...(alone.length ? alone.map(decision) : ['- none']),
       `Escalated to a person:`,
       ...(escalated.length ? escalated.map(decision) : ['- none']),
+      ...(i.ledger ? ['', `${formatLedgerLine(i.ledger)} (check it with: slipway ledger ${i.prId ?? '<pr>'} --verify)`] : []),
     ].join('\n'),
     `---\nModel \`${i.model}\`: ${i.usage.modelCalls} calls, ${i.usage.inputTokens} input and ${i.usage.outputTokens} output tokens, $${i.usage.costUsd.toFixed(4)}. Opened by Slipway; nothing was merged.`,
   ].join('\n\n');
+}
+
+/**
+ * Anchors the run's ledger outside the database: appends `{run, pr, length, head}` as a git note on the
+ * branch's head commit in the user's repository (refs/notes/slipway), host-side with hooks disabled.
+ * Appended, not overwritten: an escalated run that changed nothing shares its head with the base commit,
+ * and so with other runs. Returns the anchor it wrote.
+ */
+export async function anchorLedger(a: {
+  store: RunStore;
+  run: string;
+  pr?: string;
+  repo: string;
+  commit: string;
+  author: { name: string; email: string };
+}): Promise<LedgerAnchor> {
+  const anchor = anchorOf(await a.store.listLedger(a.run));
+  const note = formatLedgerNote({ run: a.run, ...(a.pr ? { pr: a.pr } : {}), ...anchor });
+  const who = { GIT_AUTHOR_NAME: a.author.name, GIT_AUTHOR_EMAIL: a.author.email, GIT_COMMITTER_NAME: a.author.name, GIT_COMMITTER_EMAIL: a.author.email };
+  await git(['notes', `--ref=${LEDGER_NOTES_REF}`, 'append', '-m', note, a.commit], { cwd: a.repo, env: who });
+  return anchor;
 }

@@ -20,18 +20,19 @@ import type {
 } from '../protocol/index.js';
 import { ModelError, newId } from '../protocol/index.js';
 import { detectTestPlan, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
+import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
 import { readInstructions } from './instructions.js';
 import { codePhase, feedback, planPhase, startCoder, testPhase, toolContext, verifyPhase, type PhaseEnv } from './phases.js';
-import { renderPrBody } from './pr-body.js';
+import { anchorLedger, renderPrBody } from './pr-body.js';
 import { Supervisor } from './supervisor.js';
 
 export interface RunDeps {
   store: RunStore;
   model: ModelClient;
   /** Makes the command runner for a set of writable folders; `network` only for dependency installs. */
-  makeRunner(opts: { writableDirs: string[]; network: boolean }): CommandRunner;
+  makeRunner(opts: { writableDirs: string[]; network: boolean; maskFile?: (relativePath: string) => boolean }): CommandRunner;
   workspacesDir: string;
   signal: AbortSignal;
   onEvent?: (event: StoredEvent) => void;
@@ -103,7 +104,9 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     );
     const commandTimeoutMs = request.config.commandTimeoutSeconds * 1000;
     const testTimeoutMs = request.config.test.timeoutSeconds * 1000;
-    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false });
+    // Rules as data: the defaults, the repository's (tightening only), the user's. The sandbox hides the files reads may not see.
+    const policy = buildPolicy(request.config.policy);
+    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks });
     const env: PhaseEnv = {
       model: deps.model,
       budget,
@@ -112,14 +115,14 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       workspace: ws,
       testPlan,
       testTimeoutMs,
-      makeRunner: (dirs) => deps.makeRunner({ writableDirs: dirs, network: false }),
-      toolContext: toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs),
+      makeRunner: (dirs) => deps.makeRunner({ writableDirs: dirs, network: false, maskFile: policy.masks }),
+      toolContext: toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy),
     };
 
     let baseline: TestRunResult | null = null;
     if (testPlan?.install) {
       await decide({ action: `install dependencies with \`${testPlan.install}\``, by: 'agent', autonomous: true, reason: 'the tests need them; installs run in the sandbox with network access' });
-      const installer = deps.makeRunner({ writableDirs: [ws.dir], network: true });
+      const installer = deps.makeRunner({ writableDirs: [ws.dir], network: true, maskFile: policy.masks });
       const result = await installer.run(testPlan.install, { cwd: ws.dir, timeoutMs: testTimeoutMs, ...(signal ? { signal } : {}) });
       if (signal.aborted) throw new RunAborted('stopped by the user');
       if (result.exitCode !== 0) {
@@ -187,6 +190,14 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       const kept = workspace ? await keepBranch(workspace) : null;
       const question = kept && !error.question.includes(kept) ? `${error.question} (work kept on branch ${kept})` : error.question;
       await decide({ action: 'escalate to a person', by: 'agent', autonomous: false, reason: question });
+      if (kept && workspace) {
+        // The escalation is the ledger's last entry; anchor it beside the kept branch.
+        const ws = workspace;
+        await ws
+          .head()
+          .then((commit) => anchorLedger({ store, run: runId, repo: request.repo, commit, author: request.config.author }))
+          .catch((e: unknown) => emit({ type: 'notice', message: `could not write the ledger's git note: ${e instanceof Error ? e.message : String(e)}` }));
+      }
       await store.updateRun(runId, { status: 'escalated', question });
       await emit({ type: 'escalated', question });
       return { run: runId, status: 'escalated', pr: null, branch: kept, question };
@@ -221,9 +232,12 @@ async function ship(a: {
   await ws.publishBranch();
   await a.decide({ action: `open a pull request from ${ws.branch} into ${ws.base}`, by: 'agent', autonomous: true, reason: 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged' });
   const decisions = await a.deps.store.listDecisions(a.runId);
+  const prId = newId('pr');
+  // No decision follows this one: the anchor kept in the user's repository and in the body covers them all.
+  const ledger = await anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author });
   const diffstat = await ws.diffStat();
   const pr: PullRequest = {
-    id: newId('pr'),
+    id: prId,
     run: a.runId,
     status: 'open',
     title: `slipway: ${firstLine(a.request.goal).slice(0, 72)}`,
@@ -235,6 +249,8 @@ async function ship(a: {
       tests: a.outcome.evidence,
       verification: a.verification,
       decisions,
+      ledger,
+      prId,
       usage: a.budget.usage,
       model: a.deps.model.spec,
     }),
@@ -248,6 +264,7 @@ async function ship(a: {
     tests: a.outcome.evidence,
     verification: a.verification,
     decisions,
+    ledger,
     usage: { ...a.budget.usage },
     createdAt: new Date().toISOString(),
   };

@@ -5,6 +5,7 @@ import { processOutput, type Output } from './output.js';
 import { EXIT, runCommand, type RunFlags } from './run-command.js';
 import { NotFoundError, listRuns, prList, prShow, showLog } from './records.js';
 import { doctor } from './doctor.js';
+import { policyCommand, type PolicyFlags } from './policy-command.js';
 import { demo } from './demo.js';
 
 declare const SLIPWAY_VERSION: string | undefined;
@@ -64,9 +65,44 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
     .action(async (flags: { json?: boolean }) => setExit(await demo(out, env, flags)));
 
   program
+    .command('policy')
+    .description('Show the effective policy rules (allow / ask / deny), where each came from, and rejected repository rules')
+    .option('--repo <path>', 'the git repository whose .slipway/config.json applies', '.')
+    .option('--json', 'JSON output')
+    .action(async (flags: PolicyFlags) => setExit(await policyCommand(flags, out, env)));
+
+  program
+    .command('eval')
+    .description('Evaluate Slipway on SWE-bench-format instances (JSONL): resolved, unresolved, errors, a report')
+    .argument('<instances>', 'JSONL file, one instance a line (instance_id, repo, base_commit, problem_statement, test_patch, FAIL_TO_PASS, PASS_TO_PASS)')
+    .option('--model <spec>', 'as for run; script:<dir> gives each instance <dir>/<instance_id>.json')
+    .option('--base-url <url>', 'API base URL (required for openai-compatible)')
+    .option('--concurrency <n>', 'instances run at once', '1')
+    .option('--out <dir>', 'results, patches, transcripts and report.json (rerun with the same folder to resume)')
+    .option('--instances <ids>', 'only these instance ids, comma-separated')
+    .option('--max-steps <n>', 'budget per instance: model calls')
+    .option('--max-dollars <n>', 'budget per instance: model spend in dollars')
+    .option('--verify-rounds <n>', 'fix-and-verify rounds before a run escalates')
+    .action(async (file: string, flags: import('./eval-command.js').EvalFlags) => {
+      const { evalCommand } = await import('./eval-command.js');
+      setExit(await evalCommand(file, flags, out, env));
+    });
+
+  program
     .command('doctor')
     .description('Check prerequisites and say what to install')
     .action(async () => setExit(await doctor(out, env)));
+
+  program
+    .command('ledger')
+    .description("A run's decisions as a hash-chained ledger; --verify checks it against the PR body and the git note")
+    .argument('<id>', 'run id (r-…) or pull request id (pr-…)')
+    .option('--verify', 'recompute the chain and compare its head with the copies kept outside the database')
+    .option('--json', 'JSON output')
+    .action(async (id: string, flags: { verify?: boolean; json?: boolean }) => {
+      const { ledgerCommand } = await import('./ledger.js');
+      setExit(await ledgerCommand(id, flags, out, env));
+    });
   return program;
 }
 

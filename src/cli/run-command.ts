@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, ModelClient, SlipwayConfig } from '../protocol/index.js';
-import { mergeConfig, newId } from '../protocol/index.js';
+import { mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
@@ -60,7 +60,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
 
     let config: EffectiveConfig;
     try {
-      config = mergeConfig(await loadRepoConfig(repo, flags.base), await loadUserConfig(home), flagLayer(flags));
+      config = mergeConfigLayers({ repository: await loadRepoConfig(repo, flags.base), user: await loadUserConfig(home), flags: flagLayer(flags) });
     } catch (error) {
       if (error instanceof ConfigError) return await failEarly(error.message, error.hint);
       throw error;

@@ -1,5 +1,6 @@
 /** Slipway's configuration: `.slipway/config.json` in the repository and in SLIPWAY_HOME, then flags. */
 import { z } from 'zod';
+import { policyRulesSchema, type PolicyLayers } from './policy.js';
 
 export const DEFAULT_MODEL = 'anthropic/claude-sonnet-4-5';
 
@@ -28,6 +29,7 @@ export const configSchema = z
     verifyRounds: z.number().int().min(1).max(10).describe('Rounds of fix-and-verify before escalating'),
     modelGiveUpSeconds: z.number().positive().describe('Give up on a model that stays unreachable after this long'),
     author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),
+    policy: policyRulesSchema.describe('Rules {kind, pattern, action}; a repository may only tighten the defaults'),
   })
   .partial()
   .strict();
@@ -43,6 +45,8 @@ export interface EffectiveConfig {
   verifyRounds: number;
   modelGiveUpSeconds: number;
   author: { name: string; email: string };
+  /** Policy rules by layer; src/policy puts them after the defaults and drops repository rules that loosen. */
+  policy: PolicyLayers;
 }
 
 export const DEFAULT_CONFIG: EffectiveConfig = {
@@ -53,9 +57,13 @@ export const DEFAULT_CONFIG: EffectiveConfig = {
   verifyRounds: 3,
   modelGiveUpSeconds: 60,
   author: { name: 'Slipway', email: 'slipway@localhost' },
+  policy: { repository: [], user: [] },
 };
 
-/** Later layers win: defaults < repository < user < flags. */
+/**
+ * Later layers win: defaults < repository < user < flags. `policy` keys are ignored here, because a layer's
+ * rules need to be known by source (a repository may only tighten): use mergeConfigLayers.
+ */
 export function mergeConfig(...layers: SlipwayConfig[]): EffectiveConfig {
   const out: EffectiveConfig = structuredClone(DEFAULT_CONFIG);
   for (const layer of layers) {
@@ -68,5 +76,12 @@ export function mergeConfig(...layers: SlipwayConfig[]): EffectiveConfig {
     if (layer.modelGiveUpSeconds) out.modelGiveUpSeconds = layer.modelGiveUpSeconds;
     if (layer.author) out.author = layer.author;
   }
+  return out;
+}
+
+/** mergeConfig of the three layers, with each layer's policy rules kept under its source. */
+export function mergeConfigLayers(layers: { repository: SlipwayConfig; user: SlipwayConfig; flags?: SlipwayConfig }): EffectiveConfig {
+  const out = mergeConfig(layers.repository, layers.user, layers.flags ?? {});
+  out.policy = { repository: layers.repository.policy ?? [], user: layers.user.policy ?? [] };
   return out;
 }

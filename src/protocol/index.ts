@@ -5,3 +5,4 @@ export * from './run.js';
 export * from './store.js';
 export * from './ids.js';
 export * from './config.js';
+export * from './policy.js';

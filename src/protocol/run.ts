@@ -29,6 +29,27 @@ export interface Decision {
   by: 'agent' | 'policy' | 'person';
   autonomous: boolean;
   reason: string;
+  /** What the decision rested on (a rule, a test id, a command's output), when there is something to point at. */
+  evidence?: string;
+}
+
+/**
+ * One decision in the run's tamper-evident ledger: `hash` is sha256 of the canonical JSON of
+ * `{seq, run, prev, at, decision}`, and `prev` is the previous entry's hash (64 zeros for the first).
+ */
+export interface LedgerEntry {
+  seq: number;
+  run: string;
+  at: string;
+  prev: string;
+  hash: string;
+  decision: Decision;
+}
+
+/** The length and head hash of a ledger, as kept outside the database (PR body, git note). */
+export interface LedgerAnchor {
+  length: number;
+  head: string;
 }
 
 export interface UsageTotals extends Usage {
@@ -105,6 +126,8 @@ export interface PullRequest {
   tests: TestEvidence;
   verification: Verification;
   decisions: Decision[];
+  /** The run's ledger when the pull request was opened; absent on pull requests older than the ledger. */
+  ledger?: LedgerAnchor;
   usage: UsageTotals;
   createdAt: string;
 }

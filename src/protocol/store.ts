@@ -1,5 +1,5 @@
 /** The storage port: the agent records through it and never sees a database. */
-import type { AgentEvent, Decision, Plan, PullRequest, RunRecord, RunStatus, StoredEvent, UsageTotals, Phase } from './run.js';
+import type { AgentEvent, Decision, LedgerEntry, Plan, PullRequest, RunRecord, RunStatus, StoredEvent, UsageTotals, Phase } from './run.js';
 
 export interface NewRun {
   id: string;
@@ -31,6 +31,8 @@ export interface RunStore {
   getPlan(run: string): Promise<Plan | undefined>;
   addDecision(run: string, decision: Decision): Promise<void>;
   listDecisions(run: string): Promise<Decision[]>;
+  /** The run's decisions as hash-chained ledger entries, in order (seq 1, 2, ...); empty for an unknown run. */
+  listLedger(run: string): Promise<LedgerEntry[]>;
   createPullRequest(pr: PullRequest): Promise<void>;
   getPullRequest(id: string): Promise<PullRequest | undefined>;
   listPullRequests(): Promise<PullRequest[]>;

@@ -50,6 +50,7 @@ export const decisionSchema = z.object({
   by: z.enum(['agent', 'policy', 'person']),
   autonomous: z.boolean(),
   reason: z.string(),
+  evidence: z.string().optional(),
 });
 assertSame<z.infer<typeof decisionSchema>, Decision>(true);
 
@@ -99,6 +100,7 @@ export const pullRequestSchema = z.object({
   }),
   verification: verificationSchema,
   decisions: z.array(decisionSchema),
+  ledger: z.object({ length: count, head: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   usage: usageTotalsSchema,
   createdAt: z.string(),
 });

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent, Decision, RunRecord, RunStore } from '../protocol/index.js';
+import { findChainBreak, GENESIS_HASH, hashEntry } from '../policy/ledger.js';
 import { samplePlan, samplePullRequest, sampleRun, sampleEvents } from './contract-fixtures.js';
 import { StoreError, type StoreErrorKind } from './store-error.js';
 
@@ -242,6 +243,49 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         expect(await store.listDecisions(a.id)).toEqual(made);
         expect(await store.listDecisions(b.id)).toEqual([made[2]]);
         expect(await store.listDecisions('r-missing0')).toEqual([]);
+      });
+
+      it('keeps decisions as a hash chain: seq from 1, each entry pointing at the one before', async () => {
+        const a = await store.createRun(sampleRun());
+        const b = await store.createRun(sampleRun());
+        const made: Decision[] = [
+          { action: 'edit src/a.ts', by: 'agent', autonomous: true, reason: 'in the plan' },
+          { action: 'run rm -rf build', by: 'policy', autonomous: false, reason: 'ask rule', evidence: 'rule 3: shell rm *' },
+          { action: 'approve', by: 'person', autonomous: false, reason: 'looks right' },
+        ];
+        const before = new Date().toISOString();
+        for (const d of made) await store.addDecision(a.id, d);
+        await store.addDecision(b.id, made[0]!);
+        const ledger = await store.listLedger(a.id);
+        expect(ledger.map((e) => e.decision)).toEqual(made);
+        expect(ledger.map((e) => e.decision)).toEqual(await store.listDecisions(a.id));
+        expect(ledger.map((e) => e.seq)).toEqual([1, 2, 3]);
+        expect(ledger[0]!.prev).toBe(GENESIS_HASH);
+        for (const [i, e] of ledger.entries()) {
+          expect(e.run).toBe(a.id);
+          expect(e.at).toMatch(ISO);
+          expect(e.at >= before).toBe(true);
+          expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
+          expect(e.hash).toBe(hashEntry(e));
+          if (i > 0) expect(e.prev).toBe(ledger[i - 1]!.hash);
+        }
+        expect(findChainBreak(a.id, ledger)).toBeNull();
+        const other = await store.listLedger(b.id);
+        expect(other).toHaveLength(1);
+        expect(other[0]).toMatchObject({ seq: 1, prev: GENESIS_HASH });
+        // Same decision, other run and time: another hash.
+        expect(other[0]!.hash).not.toBe(ledger[0]!.hash);
+        expect(await store.listLedger('r-missing0')).toEqual([]);
+      });
+
+      it('chains decisions recorded at once without forking the chain', async () => {
+        const run = await store.createRun(sampleRun());
+        await Promise.all(
+          Array.from({ length: 12 }, (_, i) => store.addDecision(run.id, { action: `step ${i}`, by: 'agent', autonomous: true, reason: 'r' })),
+        );
+        const ledger = await store.listLedger(run.id);
+        expect(ledger.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+        expect(findChainBreak(run.id, ledger)).toBeNull();
       });
 
       it('refuses a decision for an unknown run', async () => {

@@ -3,7 +3,7 @@
  * turns schema errors into messages the model can act on, and truncates output.
  */
 import { z } from 'zod';
-import type { CommandRunner, JsonSchema, TestRunResult, ToolSpec } from '../protocol/index.js';
+import type { CommandRunner, JsonSchema, PolicyCheck, TestRunResult, ToolSpec } from '../protocol/index.js';
 
 /** What a tool may touch, so policy can reason about it. */
 export type ToolKind = 'read' | 'mutate' | 'exec' | 'control';
@@ -16,6 +16,8 @@ export interface ToolContext {
   commandTimeoutMs: number;
   /** Runs the repository's test command; absent when no test command was found. */
   runTests?: () => Promise<TestRunResult>;
+  /** Consulted before reading, writing or running anything; absent: everything in the clone is allowed. */
+  policy?: PolicyCheck;
 }
 
 export interface ToolOutcome {

@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineTool, ToolInputError } from './define.js';
-import { relativeTo, resolveInside } from './paths.js';
+import { relativeTo, resolveInside, writeFileNoFollow } from './paths.js';
+import { pathSubjects, requireAllowed } from './policy-guard.js';
 import description from './edit-file.md?raw';
 
 export const editFileTool = defineTool({
@@ -16,6 +17,9 @@ export const editFileTool = defineTool({
   }),
   async execute({ path: requested, old_text, new_text, replace_all = false }, ctx) {
     const file = await resolveInside(ctx.root, requested, { forWrite: true });
+    // Editing reads too (and its errors quote the file), so a secret file cannot be edited either.
+    requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, file), requested);
+    requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
     const content = await readFile(file, 'utf8').catch(() => {
       throw new ToolInputError(`File not found: ${requested}. Use write_file to create a new file.`);
     });
@@ -31,7 +35,7 @@ export const editFileTool = defineTool({
       );
     }
     const updated = replace_all ? content.split(old_text).join(new_text) : content.replace(old_text, () => new_text);
-    await writeFile(file, updated);
+    await writeFileNoFollow(file, updated);
     const rel = relativeTo(ctx.root, file);
     return { forModel: `Edited ${rel}: replaced ${count} occurrence(s).`, display: `edit ${rel}` };
   },

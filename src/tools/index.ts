@@ -1,5 +1,6 @@
 export * from './define.js';
 export * from './paths.js';
+export { mayShow, requireAllowed } from './policy-guard.js';
 export { readFileTool } from './read-file.js';
 export { listFilesTool } from './list-files.js';
 export { searchTool } from './search.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { relativeTo, resolveInside } from './paths.js';
+import { mayShow } from './policy-guard.js';
 import { ripgrep } from './ripgrep.js';
 import description from './list-files.md?raw';
 
@@ -15,7 +16,7 @@ export const listFilesTool = defineTool({
     const dir = await resolveInside(ctx.root, requested);
     const rel = relativeTo(ctx.root, dir);
     const out = await ripgrep(['--files', '--sort', 'path', rel], ctx.root, ctx.signal);
-    const files = out.split('\n').filter(Boolean);
+    const files = out.split('\n').filter((f) => f && mayShow(ctx, f));
     const shown = files.slice(0, MAX_ENTRIES);
     const more = files.length > shown.length ? `\n… ${files.length - shown.length} more (list a sub-folder)` : '';
     return {

@@ -1,4 +1,5 @@
-import { realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolInputError } from './define.js';
 
@@ -25,7 +26,11 @@ export function isInside(root: string, target: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-/** realpath of the path, or of its nearest existing ancestor joined with the rest (for files not yet written). */
+/**
+ * realpath of the path, or of its nearest existing ancestor joined with the rest (for files not yet written).
+ * A component that exists but does not resolve is a dangling symlink: following it later (mkdir, writeFile)
+ * could land anywhere, so it is refused here.
+ */
 async function realpathOfNearest(p: string): Promise<string> {
   const rest: string[] = [];
   let current = p;
@@ -34,11 +39,29 @@ async function realpathOfNearest(p: string): Promise<string> {
       const real = await realpath(current);
       return path.join(real, ...rest.reverse());
     } catch {
+      if (await lstat(current).then((s) => s.isSymbolicLink(), () => false)) {
+        throw new ToolInputError(`"${path.basename(current)}" is a symbolic link that does not resolve; it cannot be followed. Use a real path.`);
+      }
       const parent = path.dirname(current);
       if (parent === current) return p;
       rest.push(path.basename(current));
       current = parent;
     }
+  }
+}
+
+/** Writes a file without following a symlink at the last step (a link swapped in after the check is refused). */
+export async function writeFileNoFollow(file: string, content: string): Promise<void> {
+  const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ELOOP') throw new ToolInputError(`${path.basename(file)} is a symbolic link; write the file it points to by its real path.`);
+      throw error;
+    },
+  );
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineTool, ToolInputError } from './define.js';
 import { relativeTo, resolveInside } from './paths.js';
+import { pathSubjects, requireAllowed } from './policy-guard.js';
 import description from './read-file.md?raw';
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
@@ -18,6 +19,7 @@ export const readFileTool = defineTool({
   }),
   async execute({ path: requested, offset = 1, limit = DEFAULT_LIMIT }, ctx) {
     const file = await resolveInside(ctx.root, requested);
+    requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, file), requested);
     const info = await stat(file).catch(() => null);
     if (!info) throw new ToolInputError(`File not found: ${requested}. Use list_files or search to find the right path.`);
     if (info.isDirectory()) throw new ToolInputError(`${requested} is a folder. Use list_files to see what it holds.`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { relativeTo, resolveInside } from './paths.js';
+import { mayShow, pathSubjects, requireAllowed } from './policy-guard.js';
 import { ripgrep } from './ripgrep.js';
 import description from './search.md?raw';
 
@@ -16,12 +17,20 @@ export const searchTool = defineTool({
     glob: z.string().optional().describe('Only files matching this glob, e.g. *.ts'),
   }),
   async execute({ pattern, path: requested = '.', glob }, ctx) {
-    const target = relativeTo(ctx.root, await resolveInside(ctx.root, requested));
-    const args = ['--line-number', '--max-columns', '300', '--max-count', '50', '--sort', 'path'];
+    const resolved = await resolveInside(ctx.root, requested);
+    requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, resolved), requested);
+    const target = relativeTo(ctx.root, resolved);
+    // --null ends each file name with NUL, so the name is known exactly and files the policy hides are dropped.
+    const args = ['--line-number', '--with-filename', '--null', '--max-columns', '300', '--max-count', '50', '--sort', 'path'];
     if (glob) args.push('--glob', glob);
     args.push('--regexp', pattern, target);
     const out = await ripgrep(args, ctx.root, ctx.signal);
-    const lines = out.split('\n').filter(Boolean);
+    const lines: string[] = [];
+    for (const line of out.split('\n')) {
+      const nul = line.indexOf('\0');
+      if (nul === -1 || !mayShow(ctx, line.slice(0, nul))) continue;
+      lines.push(`${line.slice(0, nul)}:${line.slice(nul + 1)}`);
+    }
     const shown = lines.slice(0, MAX_MATCHES);
     const more = lines.length > shown.length ? `\n… ${lines.length - shown.length} more matches (narrow the search)` : '';
     return {

@@ -59,6 +59,24 @@ describe('file tools', () => {
     expect((await readFileTool.invoke({ path: 'inside.txt' }, ctx)).forModel).toBe('1: ok');
   });
 
+  it('refuses to follow dangling symlinks out of the clone or into .git', async () => {
+    const { existsSync } = await import('node:fs');
+    await symlink(path.join(outside, 'planted'), path.join(root, 'dangling'));
+    const out = await writeFileTool.invoke({ path: 'dangling', content: 'x' }, ctx);
+    expect(out.isError).toBe(true);
+    expect(existsSync(path.join(outside, 'planted'))).toBe(false);
+    await symlink(path.join(root, '.git', 'hooks', 'post-commit'), path.join(root, 'hooklink'));
+    const hook = await writeFileTool.invoke({ path: 'hooklink', content: '#!/bin/sh\n' }, ctx);
+    expect(hook.isError).toBe(true);
+    expect(existsSync(path.join(root, '.git', 'hooks', 'post-commit'))).toBe(false);
+    await symlink(path.join(outside, 'nodir'), path.join(root, 'linkdir'));
+    const nested = await writeFileTool.invoke({ path: 'linkdir/file.txt', content: 'x' }, ctx);
+    expect(nested.isError).toBe(true);
+    expect(existsSync(path.join(outside, 'nodir'))).toBe(false);
+    // Positive control: a plain new file is written.
+    expect((await writeFileTool.invoke({ path: 'plain.txt', content: 'x' }, ctx)).isError).toBeUndefined();
+  });
+
   it('refuses writes into .git', async () => {
     const r = await writeFileTool.invoke({ path: '.git/hooks/pre-commit', content: '#!/bin/sh\n' }, ctx);
     expect(r.isError).toBe(true);

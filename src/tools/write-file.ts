@@ -1,8 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineTool, ToolInputError } from './define.js';
-import { relativeTo, resolveInside } from './paths.js';
+import { relativeTo, resolveInside, writeFileNoFollow } from './paths.js';
+import { pathSubjects, requireAllowed } from './policy-guard.js';
 import description from './write-file.md?raw';
 
 const MAX_WRITE_BYTES = 1024 * 1024;
@@ -20,8 +21,9 @@ export const writeFileTool = defineTool({
       throw new ToolInputError(`Content is larger than ${MAX_WRITE_BYTES} bytes; write smaller files.`);
     }
     const file = await resolveInside(ctx.root, requested, { forWrite: true });
+    requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, content);
+    await writeFileNoFollow(file, content);
     const rel = relativeTo(ctx.root, file);
     return { forModel: `Wrote ${rel} (${content.split('\n').length} lines).`, display: `write ${rel}` };
   },

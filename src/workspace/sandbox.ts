@@ -33,6 +33,11 @@ export interface SandboxRunnerOptions {
   maxProcesses?: number;
   /** Path of bwrap; default: found on env.PATH. */
   bwrap?: string;
+  /**
+   * Files in the writable folders (path relative to the folder) that commands must not read, such as the
+   * secret files the policy denies: each is covered with /dev/null when a command starts.
+   */
+  maskFile?: (relativePath: string) => boolean;
 }
 
 export interface SandboxRunner extends CommandRunner {
@@ -150,6 +155,45 @@ function gitDirsIn(dir: string): string[] {
   return found;
 }
 
+const MASK_SCAN_LIMIT = 20_000;
+const MASK_SKIP = new Set(['.git', 'node_modules']);
+
+/**
+ * Regular files under dir for which mask() holds (a link that matches counts by its target inside dir).
+ * Bounded: at most MASK_SCAN_LIMIT entries, and .git and node_modules are not entered.
+ */
+export function filesToMask(dir: string, mask: (relativePath: string) => boolean): string[] {
+  const found = new Set<string>();
+  const realDir = safeRealpath(dir) ?? dir;
+  const queue = [''];
+  let seen = 0;
+  while (queue.length && seen < MASK_SCAN_LIMIT) {
+    const rel = queue.shift()!;
+    let entries: Dirent[] = [];
+    try {
+      entries = readdirSync(join(dir, rel), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (++seen > MASK_SCAN_LIMIT) break;
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (!MASK_SKIP.has(e.name)) queue.push(child);
+      } else if ((e.isFile() || e.isSymbolicLink()) && mask(child)) {
+        const target = e.isFile() ? join(dir, child) : linkedFileInside(join(dir, child), realDir);
+        if (target) found.add(target);
+      }
+    }
+  }
+  return [...found];
+}
+
+function linkedFileInside(link: string, realDir: string): string | null {
+  const target = safeRealpath(link);
+  return target && isInside(target, realDir) && lstatSync(target, { throwIfNoEntry: false })?.isFile() ? target : null;
+}
+
 /** PATH entries that exist and can be seen inside the sandbox, in order. */
 export function visiblePath(path: string, visibleRoots: string[]): string {
   const seen = new Set<string>();
@@ -246,6 +290,7 @@ function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, 
     // Host-side git reads a clone's config and hooks outside the sandbox: if a command could write
     // them (core.fsmonitor, filters, hooks) it could run code on the host. Its .git is read-only inside.
     for (const gitDir of gitDirsIn(dir)) args.push('--ro-bind', gitDir, gitDir);
+    if (opts.maskFile) for (const file of filesToMask(dir, opts.maskFile)) args.push('--ro-bind', '/dev/null', file);
   }
   args.push('--remount-ro', '/', '--chdir', options.cwd, '--clearenv');
   for (const [name, value] of Object.entries(sandboxEnv(opts, layout, options.env))) args.push('--setenv', name, value);

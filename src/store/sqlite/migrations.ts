@@ -3,6 +3,8 @@
  * next one (`0002_...`), since stores in the wild already ran the old ones.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import type { Decision } from '../../protocol/index.js';
+import { GENESIS_HASH, hashEntry } from '../../policy/ledger.js';
 import { StoreError } from '../store-error.js';
 
 /** Written into the file header (PRAGMA application_id) so another program's database is recognised. */
@@ -81,6 +83,35 @@ export const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('pull_requests_created_at').on('pull_requests').column('created_at').execute();
       await db.schema.createIndex('pull_requests_run').on('pull_requests').column('run').execute();
+    },
+  },
+
+  // Decisions become a tamper-evident ledger: each row keeps the hash of the one before it (policy/ledger.ts).
+  '0002_decision_ledger': {
+    async up(db: AnyDb) {
+      await sql`ALTER TABLE decisions ADD COLUMN prev_hash text`.execute(db);
+      await sql`ALTER TABLE decisions ADD COLUMN hash text`.execute(db);
+      // Decisions recorded before the ledger are chained as they stand now.
+      const rows = await sql<{ id: number; run: string; seq: number; json: string; at: string }>`
+        SELECT id, run, seq, json, at FROM decisions ORDER BY run, seq`.execute(db);
+      let previous: { run: string; hash: string } | undefined;
+      for (const row of rows.rows) {
+        const prev = previous?.run === row.run ? previous.hash : GENESIS_HASH;
+        let decision: Decision;
+        try {
+          decision = JSON.parse(row.json) as Decision;
+        } catch {
+          continue; // left without a hash: `slipway ledger --verify` names it as damaged
+        }
+        const hash = hashEntry({ seq: row.seq, run: row.run, prev, at: row.at, decision });
+        await sql`UPDATE decisions SET prev_hash = ${prev}, hash = ${hash} WHERE id = ${row.id}`.execute(db);
+        previous = { run: row.run, hash };
+      }
+      // Like the event log, the ledger is evidence: the database itself refuses to rewrite it.
+      await sql`CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only: they cannot be updated'); END`.execute(db);
+      await sql`CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only: they cannot be deleted'); END`.execute(db);
     },
   },
 };

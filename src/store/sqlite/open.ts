@@ -3,6 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import type { Decision } from '../../protocol/index.js';
+import { hashEntry } from '../../policy/ledger.js';
 import { StoreError } from '../store-error.js';
 import { checkOwnership, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrations } from './migrations.js';
 import type { Tables } from './tables.js';
@@ -53,6 +55,7 @@ async function open(path: string): Promise<Kysely<Tables>> {
     // last commits, and FULL would cost an fsync per event.
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
+    sqlite.function(LEDGER_HASH_FUNCTION, { deterministic: true }, ledgerHash);
   } catch (error) {
     sqlite?.close();
     throw openError(path, error);
@@ -134,6 +137,22 @@ function openError(path: string, error: unknown): StoreError {
     'Check that the path is a writable file, or set SLIPWAY_HOME to another folder.',
     { cause: error },
   );
+}
+
+/**
+ * `slipway_ledger_hash(seq, run, prev, at, json)`: the ledger hash of a decision row (policy/ledger.ts), as
+ * an SQL function so that one INSERT can read the last hash and chain onto it under the write lock. A
+ * read-then-write across awaits would hold the lock while another connection of this same thread blocks
+ * on it (see `opening` above).
+ */
+export const LEDGER_HASH_FUNCTION = 'slipway_ledger_hash';
+
+// Five named parameters: better-sqlite3 takes the SQL function's arity from the JS function's length.
+function ledgerHash(seq: unknown, run: unknown, prev: unknown, at: unknown, json: unknown): string {
+  if (typeof seq !== 'number' || typeof run !== 'string' || typeof prev !== 'string' || typeof at !== 'string' || typeof json !== 'string') {
+    throw new TypeError(`${LEDGER_HASH_FUNCTION}: expected (integer, text, text, text, text)`);
+  }
+  return hashEntry({ seq, run, prev, at, decision: JSON.parse(json) as Decision });
 }
 
 /** better-sqlite3's error code (`SQLITE_BUSY`, `SQLITE_CONSTRAINT_FOREIGNKEY` ...), if it is one of its errors. */

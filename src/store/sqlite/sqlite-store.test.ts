@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent, RunStore } from '../../protocol/index.js';
+import { findChainBreak } from '../../policy/ledger.js';
 import { samplePlan, samplePullRequest, sampleRun } from '../contract-fixtures.js';
 import { openSqliteStore, StoreError } from '../index.js';
 import { runStoreContract } from '../store-contract.js';
@@ -97,6 +98,57 @@ describe('sqlite store', () => {
     expect(() => raw.prepare('DELETE FROM events').run()).toThrow(/append-only/);
     raw.close();
     expect(await store.listEvents(run.id)).toHaveLength(1);
+  });
+
+  it('refuses to update or delete decisions, the ledger (database triggers)', async () => {
+    const store = await openStore();
+    const run = await store.createRun(sampleRun());
+    await store.addDecision(run.id, { action: 'ship', by: 'agent', autonomous: true, reason: 'green' });
+    const raw = new Database(file);
+    expect(() => raw.prepare("UPDATE decisions SET json = '{}'").run()).toThrow(/append-only/);
+    expect(() => raw.prepare('DELETE FROM decisions').run()).toThrow(/append-only/);
+    raw.close();
+    expect(findChainBreak(run.id, await store.listLedger(run.id))).toBeNull();
+  });
+
+  it('two stores on one file: interleaved decisions form one unbroken chain', async () => {
+    const a = await openStore();
+    const b = await openStore();
+    const run = await a.createRun(sampleRun());
+    const decision = (action: string) => ({ action, by: 'agent' as const, autonomous: true, reason: 'r' });
+    const writes = [];
+    for (let i = 0; i < 20; i++) writes.push(a.addDecision(run.id, decision(`a${i}`)), b.addDecision(run.id, decision(`b${i}`)));
+    await Promise.all(writes);
+    const ledger = await b.listLedger(run.id);
+    expect(ledger).toHaveLength(40);
+    expect(findChainBreak(run.id, ledger)).toBeNull();
+  });
+
+  it('chains the decisions of a store written before the ledger when it is opened', async () => {
+    const first = await openStore();
+    const run = await first.createRun(sampleRun());
+    const made = [
+      { action: 'one', by: 'agent' as const, autonomous: true, reason: 'r1' },
+      { action: 'two', by: 'person' as const, autonomous: false, reason: 'r2' },
+    ];
+    for (const d of made) await first.addDecision(run.id, d);
+    await first.close();
+    // Take the file back to the schema before 0002: no hash columns, no triggers.
+    const raw = new Database(file);
+    raw.exec(`DROP TRIGGER decisions_no_update; DROP TRIGGER decisions_no_delete;
+      ALTER TABLE decisions DROP COLUMN hash; ALTER TABLE decisions DROP COLUMN prev_hash;
+      DELETE FROM slipway_migration WHERE name = '0002_decision_ledger';`);
+    raw.close();
+
+    const second = await openStore();
+    const ledger = await second.listLedger(run.id);
+    expect(ledger.map((e) => e.decision)).toEqual(made);
+    expect(findChainBreak(run.id, ledger)).toBeNull();
+    await second.addDecision(run.id, { action: 'three', by: 'agent', autonomous: true, reason: 'r3' });
+    expect(findChainBreak(run.id, await second.listLedger(run.id))).toBeNull();
+    const check = new Database(file);
+    expect(() => check.prepare('DELETE FROM decisions').run()).toThrow(/append-only/);
+    check.close();
   });
 
   it('says what to do with a file that is not a SQLite database, and leaves it alone', async () => {

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type {
   AgentEvent,
   Decision,
+  LedgerEntry,
   NewRun,
   Plan,
   PullRequest,
@@ -21,8 +22,9 @@ import {
   pullRequestSchema,
   runStatusSchema,
 } from '../schemas.js';
+import { GENESIS_HASH } from '../../policy/ledger.js';
 import { StoreError } from '../store-error.js';
-import { BUSY_TIMEOUT_MS, messageOf, openDatabase, sqliteCode } from './open.js';
+import { BUSY_TIMEOUT_MS, LEDGER_HASH_FUNCTION, messageOf, openDatabase, sqliteCode } from './open.js';
 import type { RunsTable, Tables } from './tables.js';
 
 /**
@@ -175,17 +177,15 @@ class SqliteRunStore implements RunStore {
   async addDecision(run: string, decision: Decision): Promise<void> {
     const json = encode(decisionSchema, decision, 'decision');
     const at = timestamp();
-    // One statement, so the next seq is computed under the write lock even with several writers.
     await this.#call({ missingRun: `Cannot record a decision for run ${run}: no such run.` }, (db) =>
-      db
-        .insertInto('decisions')
-        .values({
-          run,
-          seq: sql<number>`(SELECT coalesce(max(seq), 0) + 1 FROM decisions WHERE run = ${run})`,
-          json,
-          at,
-        })
-        .execute(),
+      // One statement reads the last entry and chains onto it, so it runs under the write lock and two
+      // writers can never fork the chain; the hash is computed by slipway_ledger_hash (open.ts).
+      sql`INSERT INTO decisions (run, seq, json, at, prev_hash, hash)
+        SELECT ${run}, next.seq, ${json}, ${at}, next.prev,
+               ${sql.raw(LEDGER_HASH_FUNCTION)}(next.seq, ${run}, next.prev, ${at}, ${json})
+        FROM (SELECT coalesce((SELECT max(seq) FROM decisions WHERE run = ${run}), 0) + 1 AS seq,
+                     coalesce((SELECT hash FROM decisions WHERE run = ${run} ORDER BY seq DESC LIMIT 1), ${GENESIS_HASH}) AS prev
+             ) AS next`.execute(db),
     );
   }
 
@@ -194,6 +194,26 @@ class SqliteRunStore implements RunStore {
       db.selectFrom('decisions').select(['seq', 'json']).where('run', '=', run).orderBy('seq').execute(),
     );
     return rows.map((r) => this.#decode(decisionSchema, r.json, `decision ${r.seq} of run ${run}`));
+  }
+
+  async listLedger(run: string): Promise<LedgerEntry[]> {
+    const rows = await this.#call({}, (db) =>
+      db
+        .selectFrom('decisions')
+        .select(['seq', 'run', 'at', 'prev_hash', 'hash', 'json'])
+        .where('run', '=', run)
+        .orderBy('seq')
+        .execute(),
+    );
+    // A missing hash is kept as '' rather than refused: verifying the chain is what should name it.
+    return rows.map((r) => ({
+      seq: r.seq,
+      run: r.run,
+      at: r.at,
+      prev: r.prev_hash ?? '',
+      hash: r.hash ?? '',
+      decision: this.#decode(decisionSchema, r.json, `decision ${r.seq} of run ${run}`),
+    }));
   }
 
   async createPullRequest(pr: PullRequest): Promise<void> {

@@ -42,6 +42,10 @@ export interface DecisionsTable {
   seq: number;
   json: string;
   at: string;
+  /** Hash of the run's previous decision (64 zeros for the first); null only on a row the migration could not read. */
+  prev_hash: string | null;
+  /** sha256 of the canonical JSON of {seq, run, prev, at, decision}: see policy/ledger.ts. */
+  hash: string | null;
 }
 
 export interface PullRequestsTable {
