@@ -18,8 +18,8 @@ import type {
   Verification,
   Workspace,
 } from '../protocol/index.js';
-import { ModelError, newId } from '../protocol/index.js';
-import { detectTestPlan, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
+import { describeRule, ModelError, newId } from '../protocol/index.js';
+import { detectTestPlan, filesToMask, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
@@ -38,6 +38,8 @@ export interface RunDeps {
   onEvent?: (event: StoredEvent) => void;
   /** Decisions taken before the run (a person's --no-sandbox, say). */
   initialDecisions?: Decision[];
+  /** Values found in files the policy hides (a committed .env): from now on they are redacted too. */
+  addSecrets?: (values: string[]) => void;
 }
 
 export interface RunRequest {
@@ -76,6 +78,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   };
   const budget = new Budget(request.config.budgets);
   let workspace: Workspace | null = null;
+  let denials: Promise<void> = Promise.resolve();
 
   try {
     await emit({ type: 'run_started', goal: request.goal, repo: request.repo, base: request.base ?? 'the checked-out branch', model: deps.model.spec });
@@ -106,6 +109,15 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const testTimeoutMs = request.config.test.timeoutSeconds * 1000;
     // Rules as data: the defaults, the repository's (tightening only), the user's. The sandbox hides the files reads may not see.
     const policy = buildPolicy(request.config.policy);
+    // Every refusal is on the record; decisions are chained in order, so they queue.
+    policy.onDenied = (kind, subject, rule) => {
+      denials = denials.then(() =>
+        decide({ action: `refuse ${kind} of ${subject}`, by: 'policy', autonomous: true, reason: describeRule(rule) }),
+      );
+    };
+    // A secret committed to the repository stays readable through .git inside the sandbox (git show HEAD:.env),
+    // so its values join the redaction list before any command runs.
+    deps.addSecrets?.(await secretValues(filesToMask(ws.dir, policy.masks)));
     const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks });
     const env: PhaseEnv = {
       model: deps.model,
@@ -165,6 +177,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         if (outcome.evidence.noTestReason) {
           await decide({ action: 'open a pull request without a new test', by: 'agent', autonomous: true, reason: outcome.evidence.noTestReason });
         }
+        await denials;
         await enter('ship', 'shipping');
         const pr = await ship({ request, runId, workspace: ws, plan, outcome, verification, summary: finished.summary, budget, deps, decide });
         await store.updateRun(runId, { status: 'pr_open', prId: pr.id, usage: budget.usage, steps: budget.steps });
@@ -185,6 +198,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   }
 
   async function settle(error: unknown): Promise<RunOutcome> {
+    await denials.catch(() => undefined);
     const branch = workspace?.branch ?? null;
     if (error instanceof Escalation) {
       const kept = workspace ? await keepBranch(workspace) : null;
@@ -299,4 +313,20 @@ function summarizeFailures(v: Verification | null): string {
 
 function firstLine(text: string): string {
   return text.trim().split('\n')[0]!.trim();
+}
+
+/** The values in secret files (KEY=value lines and whole short files), for redaction. */
+async function secretValues(files: string[]): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const values = new Set<string>();
+  for (const file of files.slice(0, 200)) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text.length > 256 * 1024) continue;
+    for (const line of text.split('\n')) {
+      const m = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*[=:]\s*["']?(.*?)["']?\s*$/.exec(line);
+      const value = (m ? m[1]! : line).trim();
+      if (value.length >= 8) values.add(value);
+    }
+  }
+  return [...values];
 }

@@ -6,6 +6,7 @@ import { mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
+import type { RunDeps } from '../agent/index.js';
 
 export interface RunFlags {
   repo: string;
@@ -68,7 +69,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
 
     const decisions: Decision[] = [];
     const workspace = await import('../workspace/index.js');
-    let makeRunner: (o: { writableDirs: string[]; network: boolean }) => import('../protocol/index.js').CommandRunner;
+    let makeRunner: RunDeps['makeRunner'];
     if (flags.sandbox === false) {
       out.stderr('⚠ --no-sandbox: commands the agent runs have your full user rights, your files and the network.');
       decisions.push({ action: 'run commands without a sandbox', by: 'person', autonomous: false, reason: '--no-sandbox was given on the command line' });
@@ -117,6 +118,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
         signal: controller.signal,
         onEvent: (e) => progress.event(e),
         initialDecisions: decisions,
+        addSecrets: (values) => redactor.addSecrets(values),
       },
     );
     progress.done();

@@ -21,6 +21,8 @@ const MIN_VALUE_LENGTH = 8;
 
 export interface Redactor {
   redact(text: string): string;
+  /** Adds values found later (a committed .env, say); short ones are ignored. */
+  addSecrets(values: string[]): void;
   /** Deep copy of a JSON-like value with every string redacted. */
   redactValue<T>(value: T): T;
 }
@@ -32,7 +34,11 @@ export function createRedactor(env: Record<string, string | undefined>, extraSec
     if (value && value.length >= MIN_VALUE_LENGTH && SECRET_NAME.test(name)) values.add(value);
   }
   // Longest first, so a secret that contains another is masked whole.
-  const literals = [...values].sort((a, b) => b.length - a.length);
+  let literals = [...values].sort((a, b) => b.length - a.length);
+  const addSecrets = (more: string[]) => {
+    for (const v of more) if (v.length >= MIN_VALUE_LENGTH) values.add(v);
+    literals = [...values].sort((a, b) => b.length - a.length);
+  };
   const redact = (text: string): string => {
     let out = text;
     for (const literal of literals) if (out.includes(literal)) out = out.split(literal).join('[REDACTED]');
@@ -47,7 +53,7 @@ export function createRedactor(env: Record<string, string | undefined>, extraSec
     }
     return value;
   };
-  return { redact, redactValue };
+  return { redact, redactValue, addSecrets };
 }
 
 /** A model client that never sends a secret: every request is redacted on its way out. */

@@ -5,6 +5,7 @@ export { GitWorkspace } from './git-workspace.js';
 export { git, GitError, type GitOptions, type GitResult } from './git.js';
 export {
   createSandboxRunner,
+  filesToMask,
   findBwrap,
   probeSandbox,
   SandboxUnavailableError,

@@ -58,7 +58,7 @@ describe('policy', () => {
       call('search', { pattern: 'API_TOKEN', path: '.env' }),
       call('list_files', {}),
       // In the sandbox: cat, a link to it from /tmp, a copy, and a file that is not secret as the control.
-      call('shell', { command: 'cat .env deploy/site.pem fixtures/token.txt; ln -s "$PWD/.env" /tmp/leak; cat /tmp/leak; cp .env /tmp/copy; cat /tmp/copy; grep -r sk-canary . ; echo control:; cat src/cart.js' }),
+      call('shell', { command: 'cat .env deploy/site.pem fixtures/token.txt; ln -s "$PWD/.env" /tmp/leak; cat /tmp/leak; cp .env /tmp/copy; cat /tmp/copy; grep -r sk-canary . ; git show HEAD:.env; git log -p | head -50; echo control:; cat src/cart.js' }),
       fixCart!,
       addTest!,
       runTests!,
@@ -87,6 +87,14 @@ describe('policy', () => {
     const pr = await runCli(['pr', 'show', String(last.pr), '--json'], h.env('openai'));
     expect(pr.code).toBe(0);
     expect(pr.stdout).not.toContain(CANARY);
+    // Each refusal is a policy decision on the ledger.
+    const ledger = await runCli(['ledger', String(last.run), '--json'], h.env('openai'));
+    const entries = JSON.parse(ledger.stdout) as Array<{ decision: { action: string; by: string; reason: string } }>;
+    const refusals = entries.filter((e) => e.decision.by === 'policy' && e.decision.action.startsWith('refuse'));
+    expect(refusals.map((e) => e.decision.action)).toContain('refuse read of .env');
+    expect(refusals.find((e) => e.decision.action === 'refuse read of .env')?.decision.reason).toMatch(/read_secret `\.env` deny, from default/);
+    expect(ledger.stdout).not.toContain(CANARY);
+    expect((await runCli(['ledger', String(last.run), '--verify'], h.env('openai'))).code).toBe(0);
     // The file is intact in the user's repository.
     expect(readFileSync(path.join(repo, '.env'), 'utf8')).toContain(CANARY);
   });
