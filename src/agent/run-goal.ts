@@ -85,7 +85,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     for (const d of deps.initialDecisions ?? []) await decide(d);
     await enter('setup', 'pending');
     const slug = slugify(request.goal);
-    const prepared = await prepareWorkspace({
+    const preparing = prepareWorkspace({
       repo: request.repo,
       ...(request.base ? { base: request.base } : {}),
       runId,
@@ -93,6 +93,8 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       workspacesDir: deps.workspacesDir,
       author: request.config.author,
     });
+    deps.model.warm?.(); // while git clones
+    const prepared = await preparing;
     workspace = prepared.workspace;
     const ws = workspace;
     for (const message of prepared.notices) await emit({ type: 'notice', message });
@@ -144,21 +146,26 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         );
       }
     }
-    if (testPlan) {
-      await enter('test', 'testing');
-      baseline = await runTests(runner, ws.dir, testPlan, { timeoutMs: testTimeoutMs, signal });
-      if (signal.aborted) throw new RunAborted('stopped by the user');
-      await emit({ type: 'tests', when: 'baseline', command: testPlan.command, counts: baseline.counts, ...(baseline.counts ? {} : { reason: baseline.reason ?? 'output not parsed' }) });
-      if (baseline.counts?.failed) {
-        await decide({ action: 'proceed with failing tests on the base commit', by: 'agent', autonomous: true, reason: `${baseline.counts.failed} tests already fail on ${ws.base}; only new failures count against the change` });
-      }
-    }
+    // The baseline runs beside planning (the planner only reads); the coder starts once both are done.
+    const baselineRun = testPlan
+      ? (async () => {
+          const result = await runTests(runner, ws.dir, testPlan, { timeoutMs: testTimeoutMs, signal });
+          if (signal.aborted) throw new RunAborted('stopped by the user');
+          await emit({ type: 'tests', when: 'baseline', command: testPlan.command, counts: result.counts, ...(result.counts ? {} : { reason: result.reason ?? 'output not parsed' }) });
+          if (result.counts?.failed) {
+            await decide({ action: 'proceed with failing tests on the base commit', by: 'agent', autonomous: true, reason: `${result.counts.failed} tests already fail on ${ws.base}; only new failures count against the change` });
+          }
+          return result;
+        })()
+      : Promise.resolve(null);
+    baselineRun.catch(() => undefined); // awaited below; this only keeps an early exit from leaving it unhandled
 
     await enter('plan', 'planning');
     const instructions = await readInstructions(ws.dir);
     const plan = await planPhase(env, request.goal, instructions);
     await store.savePlan(runId, plan);
     await emit({ type: 'plan', plan });
+    baseline = await baselineRun;
 
     const coder = startCoder(request.goal, plan, instructions, baseline);
     const coderSupervisor = new Supervisor();

@@ -37,9 +37,18 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
     return code;
   };
 
-  const { openSqliteStore } = await import('../store/index.js');
-  await mkdir(home, { recursive: true });
-  const { createRedactor, redactingModel, redactingStore } = await import('../policy/redact.js');
+  // Load every module the run needs at once: their file reads overlap, and so does opening the store.
+  const modules = Promise.all([
+    import('../workspace/index.js'),
+    import('../model/index.js'),
+    import('../agent/index.js'),
+  ]);
+  modules.catch(() => undefined);
+  const [{ openSqliteStore }, { createRedactor, redactingModel, redactingStore }] = await Promise.all([
+    import('../store/index.js'),
+    import('../policy/redact.js'),
+    mkdir(home, { recursive: true }),
+  ]);
   // Secrets never reach the model, the event log, recordings or pull request bodies.
   const redactor = createRedactor(env);
   const store = redactingStore(await openSqliteStore(path.join(home, 'slipway.db')), redactor);
@@ -61,14 +70,17 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
 
     let config: EffectiveConfig;
     try {
-      config = mergeConfigLayers({ repository: await loadRepoConfig(repo, flags.base), user: await loadUserConfig(home), flags: flagLayer(flags) });
+      const [repository, user] = await Promise.all([loadRepoConfig(repo, flags.base), loadUserConfig(home)]);
+      config = mergeConfigLayers({ repository, user, flags: flagLayer(flags) });
     } catch (error) {
       if (error instanceof ConfigError) return await failEarly(error.message, error.hint);
       throw error;
     }
 
     const decisions: Decision[] = [];
-    const workspace = await import('../workspace/index.js');
+    const [workspace, { createModelClient }, { runGoal }] = await modules;
+    // A build cache per run (Go's, npm's, pip's): commands of one run share it, runs never do.
+    const cacheDir = path.join(home, 'workspaces', runId, 'cache');
     let makeRunner: RunDeps['makeRunner'];
     if (flags.sandbox === false) {
       out.stderr('⚠ --no-sandbox: commands the agent runs have your full user rights, your files and the network.');
@@ -82,13 +94,12 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
         );
       }
       decisions.push({ action: 'run commands in the bubblewrap sandbox', by: 'policy', autonomous: true, reason: 'default policy: no network, only the clone and a private /tmp writable, secrets stripped' });
-      makeRunner = (o) => workspace.createSandboxRunner({ ...o, home: userHome(env), env });
+      makeRunner = (o) => workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir });
     }
 
     const progress = createProgress({ json: flags.json === true, stream: flags.json ? process.stdout : process.stderr, tty: !flags.json && process.stderr.isTTY === true });
     let model: ModelClient;
     try {
-      const { createModelClient } = await import('../model/index.js');
       model = await createModelClient(config.model, {
         ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
         env,
@@ -107,7 +118,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
     }
 
     model = redactingModel(model, redactor);
-    const { runGoal } = await import('../agent/index.js');
+    await mkdir(cacheDir, { recursive: true });
     const outcome = await runGoal(
       { goal, repo, ...(flags.base ? { base: flags.base } : {}), config, runId },
       {

@@ -31,6 +31,7 @@ export function withRecording(client: ModelClient, path: string): ModelClient {
   return {
     spec: client.spec,
     contextWindow: client.contextWindow,
+    ...(client.warm ? { warm: () => client.warm?.() } : {}),
     async complete(request: ModelRequest, options?: CompleteOptions): Promise<ModelResponse> {
       const response = await client.complete(request, options);
       ready ??= mkdir(dirname(path), { recursive: true });

@@ -86,5 +86,7 @@ export function createSdkClient(config: SdkClientConfig): ModelClient {
     }
   }
 
-  return { spec: config.spec, contextWindow: config.contextWindow, complete };
+  // Node loads its fetch implementation on first use (~40 ms); warm() lets the caller do that while it waits on I/O.
+  const warm = () => void new Request('http://127.0.0.1/');
+  return { spec: config.spec, contextWindow: config.contextWindow, complete, warm };
 }

@@ -62,6 +62,7 @@ export function redactingModel(client: ModelClient, redactor: Redactor): ModelCl
     spec: client.spec,
     contextWindow: client.contextWindow,
     complete: (request: ModelRequest, options) => client.complete(redactor.redactValue(request), options),
+    ...(client.warm ? { warm: () => client.warm?.() } : {}),
   };
 }
 

@@ -68,6 +68,8 @@ export interface ModelClient {
   /** Context window in tokens, from the catalog (a safe default when unknown). */
   readonly contextWindow: number;
   complete(request: ModelRequest, options?: CompleteOptions): Promise<ModelResponse>;
+  /** Loads what the first call needs (HTTP client, ...), so a caller can overlap it with other work. */
+  warm?(): void;
 }
 
 export type ModelErrorKind =
