@@ -2,7 +2,7 @@
  * Secret redaction: known credential shapes and the values of the user's secret variables are replaced
  * before anything reaches a model, the event log, a recording or a pull request body.
  */
-import type { ModelClient, ModelRequest, RunStore } from '../protocol/index.js';
+import type { ChatMessage, ModelClient, ModelRequest, RunStore } from '../protocol/index.js';
 
 const PATTERNS: Array<[string, RegExp]> = [
   ['anthropic-key', /sk-ant-[A-Za-z0-9_-]{10,}/g],
@@ -23,6 +23,8 @@ export interface Redactor {
   redact(text: string): string;
   /** Adds values found later (a committed .env, say); short ones are ignored. */
   addSecrets(values: string[]): void;
+  /** Grows whenever secrets are added, so cached redactions can tell they are stale. */
+  readonly version: number;
   /** Deep copy of a JSON-like value with every string redacted. */
   redactValue<T>(value: T): T;
 }
@@ -35,9 +37,11 @@ export function createRedactor(env: Record<string, string | undefined>, extraSec
   }
   // Longest first, so a secret that contains another is masked whole.
   let literals = [...values].sort((a, b) => b.length - a.length);
+  let version = 0;
   const addSecrets = (more: string[]) => {
     for (const v of more) if (v.length >= MIN_VALUE_LENGTH) values.add(v);
     literals = [...values].sort((a, b) => b.length - a.length);
+    version++;
   };
   const redact = (text: string): string => {
     let out = text;
@@ -53,15 +57,37 @@ export function createRedactor(env: Record<string, string | undefined>, extraSec
     }
     return value;
   };
-  return { redact, redactValue, addSecrets };
+  return {
+    redact,
+    redactValue,
+    addSecrets,
+    get version() {
+      return version;
+    },
+  };
 }
 
 /** A model client that never sends a secret: every request is redacted on its way out. */
 export function redactingModel(client: ModelClient, redactor: Redactor): ModelClient {
+  // A conversation only grows, so each message is redacted once; a message changed in place (context
+  // trimming elides old tool output) is redacted again because its serialised form no longer matches.
+  const seen = new WeakMap<object, { source: string; redacted: ChatMessage }>();
+  const redactMessage = (message: ChatMessage): ChatMessage => {
+    const source = `${redactor.version}:${JSON.stringify(message)}`;
+    const hit = seen.get(message);
+    if (hit && hit.source === source) return hit.redacted;
+    const redacted = redactor.redactValue(message);
+    seen.set(message, { source, redacted });
+    return redacted;
+  };
   return {
     spec: client.spec,
     contextWindow: client.contextWindow,
-    complete: (request: ModelRequest, options) => client.complete(redactor.redactValue(request), options),
+    complete: (request: ModelRequest, options) =>
+      client.complete(
+        { ...request, system: redactor.redact(request.system), tools: request.tools, messages: request.messages.map(redactMessage) },
+        options,
+      ),
     ...(client.warm ? { warm: () => client.warm?.() } : {}),
   };
 }
