@@ -2,23 +2,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
-import { exampleRepo, git, removeDir, repoState, tempDir } from '../../support/repos.js';
-import { harness, lastLine, onlyJson, type Harness } from './scenario.js';
+import { git, removeDir, repoState, tempDir } from '../../support/repos.js';
+import { lastLine, onlyJson, useScenario } from './scenario.js';
 
-let h: Harness;
-let repo: string;
-
-beforeEach(async () => {
-  h = await harness();
-  repo = exampleRepo('demo-cart');
-});
-afterEach(async () => {
-  await h.server.close();
-  removeDir(h.home);
-  removeDir(repo);
-});
+const s = useScenario('demo-cart');
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -41,106 +30,106 @@ function expectFailed(result: Awaited<ReturnType<typeof runCli>>, pattern: RegEx
 describe('bad input', () => {
   it('a folder that is not a git repository', async () => {
     const dir = tempDir();
-    const result = await h.run('openai', ['run', 'do something', '--repo', dir, '--json']);
+    const result = await s.h.run('openai', ['run', 'do something', '--repo', dir, '--json']);
     expectFailed(result, /not a git repository/i);
     removeDir(dir);
   });
 
   it('a path that does not exist', async () => {
-    const result = await h.run('openai', ['run', 'do something', '--repo', path.join(repo, 'missing'), '--json']);
+    const result = await s.h.run('openai', ['run', 'do something', '--repo', path.join(s.repo, 'missing'), '--json']);
     expectFailed(result, /does not exist|no such/i);
   });
 
   it('an unknown base branch', async () => {
-    const before = repoState(repo);
-    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--base', 'nope', '--json']);
+    const before = repoState(s.repo);
+    const result = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--base', 'nope', '--json']);
     expectFailed(result, /nope/);
     expect(String(lastLine(result).error)).toMatch(/main/); // names the branches that exist
-    expect(repoState(repo)).toEqual(before);
+    expect(repoState(s.repo)).toEqual(before);
   });
 
   it('an empty goal and an unknown flag are usage errors', async () => {
-    const empty = await h.run('openai', ['run', '  ', '--repo', repo, '--json']);
+    const empty = await s.h.run('openai', ['run', '  ', '--repo', s.repo, '--json']);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/goal is empty/);
-    const flag = await h.run('openai', ['run', 'x', '--repo', repo, '--frobnicate']);
+    const flag = await s.h.run('openai', ['run', 'x', '--repo', s.repo, '--frobnicate']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/unknown option '--frobnicate'/);
   });
 
   it('a missing API key names the variable', async () => {
-    const before = repoState(repo);
-    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', 'anthropic/claude-sonnet-4-5'], {
-      ...h.env('anthropic'),
+    const before = repoState(s.repo);
+    const result = await runCli(['run', 'do something', '--repo', s.repo, '--json', '--model', 'anthropic/claude-sonnet-4-5'], {
+      ...s.h.env('anthropic'),
       ANTHROPIC_API_KEY: '',
     });
     expectFailed(result, /ANTHROPIC_API_KEY/);
-    expect(repoState(repo)).toEqual(before);
+    expect(repoState(s.repo)).toEqual(before);
   });
 
   it('an unknown model provider lists the valid forms', async () => {
-    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', 'gemini/pro'], h.env('openai'));
+    const result = await runCli(['run', 'do something', '--repo', s.repo, '--json', '--model', 'gemini/pro'], s.h.env('openai'));
     expectFailed(result, /anthropic\/<model>/);
   });
 
   it('an unreachable base URL is given up on quickly and named', async () => {
-    h.userConfig({ modelGiveUpSeconds: 2 });
-    const before = repoState(repo);
+    s.h.userConfig({ modelGiveUpSeconds: 2 });
+    const before = repoState(s.repo);
     const port = await closedPort();
     const started = Date.now();
-    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', 'openai/gpt-5'], {
-      ...h.env('openai'),
+    const result = await runCli(['run', 'do something', '--repo', s.repo, '--json', '--model', 'openai/gpt-5'], {
+      ...s.h.env('openai'),
       OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
     });
     expectFailed(result, new RegExp(`127\\.0\\.0\\.1:${port}`));
     expect(Date.now() - started).toBeLessThan(30_000);
-    expect(repoState(repo)).toEqual(before);
+    expect(repoState(s.repo)).toEqual(before);
   });
 
   it('an unknown model', async () => {
-    h.server.fail({ status: 404, message: 'model not found' });
-    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    s.h.server.fail({ status: 404, message: 'model not found' });
+    const result = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json']);
     expectFailed(result, /gpt-5/);
     expect(String(lastLine(result).error)).toMatch(/model/i);
   });
 
   it('a spend-limit 429 is not retried', async () => {
-    h.server.fail({ status: 429, code: 'insufficient_quota', message: 'You exceeded your current quota' });
-    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    s.h.server.fail({ status: 429, code: 'insufficient_quota', message: 'You exceeded your current quota' });
+    const result = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json']);
     expectFailed(result, /quota|spend|billing/i);
-    expect(h.server.requests).toHaveLength(1);
+    expect(s.h.server.requests).toHaveLength(1);
   });
 
   it('a model that returns garbage', async () => {
-    h.server.garbage().garbage().garbage().garbage();
-    const result = await h.run('anthropic', ['run', 'do something', '--repo', repo, '--json']);
+    s.h.server.garbage().garbage().garbage().garbage();
+    const result = await s.h.run('anthropic', ['run', 'do something', '--repo', s.repo, '--json']);
     expectFailed(result, /.+/);
     expect(String(lastLine(result).error)).not.toMatch(/Unexpected error/);
   });
 
   it('a malformed script file', async () => {
-    const script = path.join(h.home, 'bad-script.json');
-    mkdirSync(h.home, { recursive: true });
+    const script = path.join(s.h.home, 'bad-script.json');
+    mkdirSync(s.h.home, { recursive: true });
     writeFileSync(script, '{"turns": [{"toolCalls": [{"name": 3}]}]}');
-    const result = await runCli(['run', 'do something', '--repo', repo, '--json', '--model', `script:${script}`], h.env('openai'));
+    const result = await runCli(['run', 'do something', '--repo', s.repo, '--json', '--model', `script:${script}`], s.h.env('openai'));
     expectFailed(result, /bad-script\.json/);
   });
 
   it('a malformed config file names the file and the key', async () => {
-    h.userConfig({ budgets: { steps: 'many' } });
-    const result = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    s.h.userConfig({ budgets: { steps: 'many' } });
+    const result = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json']);
     expectFailed(result, /config\.json.*budgets\.steps/);
   });
 
   it('a repository config is read from the base commit', async () => {
-    mkdirSync(path.join(repo, '.slipway'), { recursive: true });
-    writeFileSync(path.join(repo, '.slipway', 'config.json'), '{"verifyRounds": "x"}');
+    mkdirSync(path.join(s.repo, '.slipway'), { recursive: true });
+    writeFileSync(path.join(s.repo, '.slipway', 'config.json'), '{"verifyRounds": "x"}');
     // Uncommitted: not on the base commit, so it is not read.
-    const ok = await h.run('openai', ['run', 'do something', '--repo', repo, '--json', '--max-steps', '1']);
+    const ok = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json', '--max-steps', '1']);
     expect(String(lastLine(ok).error ?? '')).not.toMatch(/verifyRounds/);
-    git(repo, 'add', '-A');
-    git(repo, '-c', 'user.name=T', '-c', 'user.email=t@t', 'commit', '-qm', 'bad config');
-    const bad = await h.run('openai', ['run', 'do something', '--repo', repo, '--json']);
+    git(s.repo, 'add', '-A');
+    git(s.repo, '-c', 'user.name=T', '-c', 'user.email=t@t', 'commit', '-qm', 'bad config');
+    const bad = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json']);
     expectFailed(bad, /\.slipway\/config\.json.*verifyRounds/);
   });
 });

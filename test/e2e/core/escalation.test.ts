@@ -1,30 +1,19 @@
 /** Runs that must not open a pull request, and runs that must be sent back before they may. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ScriptTurn } from '../../../src/model/script-turn.js';
 import { runCli } from '../../support/cli.js';
-import { exampleRepo, git, removeDir, repoState } from '../../support/repos.js';
-import { demoTurns, harness, lastLine, type Harness } from './scenario.js';
+import { git, repoState } from '../../support/repos.js';
+import { demoTurns, lastLine, useScenario } from './scenario.js';
 
-let h: Harness;
-let repo: string;
-
-beforeEach(async () => {
-  h = await harness();
-  repo = exampleRepo('demo-cart');
-});
-afterEach(async () => {
-  await h.server.close();
-  removeDir(h.home);
-  removeDir(repo);
-});
+const s = useScenario('demo-cart');
 
 const turns = demoTurns();
 const [readCart, plan, readTest, fixCart, addTest, runTests, finish, verdictPass] = turns as [ScriptTurn, ScriptTurn, ScriptTurn, ScriptTurn, ScriptTurn, ScriptTurn, ScriptTurn, ScriptTurn];
 
 describe('escalation', () => {
   it('opens no PR when the verifier says pass while a test fails, and escalates with the branch kept', async () => {
-    const before = repoState(repo);
-    h.server.turns([
+    const before = repoState(s.repo);
+    s.h.server.turns([
       readCart,
       plan,
       fixCart,
@@ -34,7 +23,7 @@ describe('escalation', () => {
       finish,
       verdictPass,
     ]);
-    const result = await h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json', '--verify-rounds', '1']);
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json', '--verify-rounds', '1']);
     const last = lastLine(result);
     expect(last).toMatchObject({ status: 'escalated', pr: null });
     expect(result.code).toBe(3);
@@ -43,30 +32,30 @@ describe('escalation', () => {
     const verification = result.json.find((e) => e.type === 'verification') as { verification: { verdict: string; overriddenBy: string[] } };
     expect(verification.verification.verdict).toBe('fail');
     expect(verification.verification.overriddenBy.join(' ')).toMatch(/passed before your change and fail now: counts items/);
-    expect((await runCli(['pr', 'list', '--json'], h.env('openai'))).stdout.trim()).toBe('[]');
+    expect((await runCli(['pr', 'list', '--json'], s.h.env('openai'))).stdout.trim()).toBe('[]');
     // The work is kept on the named branch; main is untouched.
     const branch = String(last.branch);
-    expect(git(repo, 'show', `${branch}:src/cart.js`)).toContain('count + 1');
-    expect(repoState(repo).mainSha).toBe(before.mainSha);
+    expect(git(s.repo, 'show', `${branch}:src/cart.js`)).toContain('count + 1');
+    expect(repoState(s.repo).mainSha).toBe(before.mainSha);
   });
 
   it('escalates with a question when the agent loops on the same call', async () => {
     const again: ScriptTurn = { toolCalls: [{ name: 'read_file', input: { path: 'src/cart.js' } }] };
-    h.server.turns([readCart, plan, again, again, again]);
-    const result = await h.run('anthropic', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
+    s.h.server.turns([readCart, plan, again, again, again]);
+    const result = await s.h.run('anthropic', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
     const last = lastLine(result);
     expect(last).toMatchObject({ status: 'escalated', pr: null });
     expect(result.code).toBe(3);
     expect(String(last.question)).toMatch(/stuck: the same read_file call returned the same result 3 times/);
-    expect(h.server.pending()).toBe(0);
-    const log = await runCli(['log', String(last.run)], h.env('anthropic'));
+    expect(s.h.server.pending()).toBe(0);
+    const log = await runCli(['log', String(last.run)], s.h.env('anthropic'));
     expect(log.stdout).toMatch(/escalated/);
     expect(log.stdout).toMatch(/question: I am stuck/);
   });
 
   it('escalates when the budget runs out', async () => {
-    h.server.turns([readCart, plan, readTest]);
-    const result = await h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json', '--max-steps', '3']);
+    s.h.server.turns([readCart, plan, readTest]);
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json', '--max-steps', '3']);
     expect(result.code).toBe(3);
     expect(String(lastLine(result).question)).toMatch(/budget: 3 model calls \(limit 3\)/);
   });
@@ -96,7 +85,7 @@ describe('escalation', () => {
         },
       ],
     };
-    h.server.turns([
+    s.h.server.turns([
       readCart,
       plan,
       { toolCalls: [{ name: 'edit_file', rawArguments: '{"path": "src/cart.js", "old_text": ' }] },
@@ -109,16 +98,16 @@ describe('escalation', () => {
       finish,
       verdictPass,
     ]);
-    const result = await h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
     const last = lastLine(result);
     expect(last, result.stdout.slice(-1500)).toMatchObject({ status: 'pr_open' });
     // The malformed call went back to the model as an error it could act on.
-    const recovery = h.server.requests[3]!.rawBody;
+    const recovery = s.h.server.requests[3]!.rawBody;
     expect(recovery).toMatch(/could not be used/);
     // The coder was told, on the wire, that its test did not catch the bug.
-    const sentBack = h.server.requests.find((r) => r.rawBody.includes('does not catch the bug'));
+    const sentBack = s.h.server.requests.find((r) => r.rawBody.includes('does not catch the bug'));
     expect(sentBack?.rawBody).toContain('counts items again');
-    const pr = JSON.parse((await runCli(['pr', 'show', String(last.pr), '--json'], h.env('openai'))).stdout);
+    const pr = JSON.parse((await runCli(['pr', 'show', String(last.pr), '--json'], s.h.env('openai'))).stdout);
     expect(pr.verification.round).toBe(2);
     expect(pr.tests.newTests).toEqual([
       { file: 'test/cart.test.js', test: 'applies the discount as a percentage', failedBefore: true, passedAfter: true },

@@ -1,23 +1,12 @@
 /** Ctrl-C stops cleanly: sandboxed processes killed, state saved, the run marked as stopped. */
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
-import { exampleRepo, removeDir, ROOT } from '../../support/repos.js';
-import { demoTurns, harness, MODEL, type Harness } from './scenario.js';
+import { ROOT } from '../../support/repos.js';
+import { demoTurns, MODEL, useScenario } from './scenario.js';
 
-let h: Harness;
-let repo: string;
-
-beforeEach(async () => {
-  h = await harness();
-  repo = exampleRepo('demo-cart');
-});
-afterEach(async () => {
-  await h.server.close();
-  removeDir(h.home);
-  removeDir(repo);
-});
+const s = useScenario('demo-cart');
 
 function processesMatching(marker: string): string {
   try {
@@ -38,9 +27,9 @@ async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
 it('SIGINT during a sandboxed command kills it, saves the state and marks the run stopped', async () => {
   const marker = `slipway-sleeper-${process.pid}-${Date.now()}`;
   const [readCart, plan] = demoTurns();
-  h.server.turns([readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }]);
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slipway.js'), 'run', 'Fix the discount', '--repo', repo, '--json', '--model', MODEL.openai], {
-    env: h.env('openai'),
+  s.h.server.turns([readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }]);
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slipway.js'), 'run', 'Fix the discount', '--repo', s.repo, '--json', '--model', MODEL.openai], {
+    env: s.h.env('openai'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -57,9 +46,9 @@ it('SIGINT during a sandboxed command kills it, saves the state and marks the ru
   const last = lines.at(-1)!;
   expect(last).toMatchObject({ status: 'failed', pr: null });
   expect(String(last.error)).toMatch(/stopped/);
-  const runs = JSON.parse((await runCli(['log', '--list', '--json'], h.env('openai'))).stdout) as Array<{ id: string; status: string }>;
+  const runs = JSON.parse((await runCli(['log', '--list', '--json'], s.h.env('openai'))).stdout) as Array<{ id: string; status: string }>;
   expect(runs.find((r) => r.id === last.run)?.status).toBe('stopped');
-  const log = await runCli(['log', String(last.run), '--json'], h.env('openai'));
+  const log = await runCli(['log', String(last.run), '--json'], s.h.env('openai'));
   expect(log.stdout).toMatch(/"type":"stopped"/);
   expect(log.stdout).toMatch(/"type":"plan"/); // state before the stop was saved
 });

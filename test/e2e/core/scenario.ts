@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { ScriptTurn } from '../../../src/model/script-turn.js';
 import { startLlmServer, type LlmServer } from '../../support/llm-server.js';
 import { cliEnv, runCli, type CliResult } from '../../support/cli.js';
-import { ROOT, tempDir } from '../../support/repos.js';
+import { afterEach, beforeEach } from 'vitest';
+import { exampleRepo, removeDir, ROOT, tempDir } from '../../support/repos.js';
 
 export type VendorSpec = 'openai' | 'anthropic' | 'openai-compatible';
 
@@ -57,4 +58,22 @@ export function lastLine(result: CliResult): Record<string, unknown> {
 /** Every stdout line in --json mode must be JSON. */
 export function onlyJson(result: CliResult): boolean {
   return result.json.every((l) => !('__notJson' in l));
+}
+
+/**
+ * The usual set-up of a scenario file: a fresh harness and a fresh copy of an example repository for each
+ * test, removed afterwards. Read them through the returned object (`s.h`, `s.repo`).
+ */
+export function useScenario(example: string): { h: Harness; repo: string } {
+  const s = {} as { h: Harness; repo: string };
+  beforeEach(async () => {
+    s.h = await harness();
+    s.repo = exampleRepo(example);
+  });
+  afterEach(async () => {
+    await s.h.server.close();
+    removeDir(s.h.home);
+    removeDir(s.repo);
+  });
+  return s;
 }
