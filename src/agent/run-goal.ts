@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs';
 import type {
   AgentEvent,
+  CommandResult,
   CommandRunner,
   Decision,
   EffectiveConfig,
@@ -31,8 +32,13 @@ import { Supervisor } from './supervisor.js';
 export interface RunDeps {
   store: RunStore;
   model: ModelClient;
-  /** Makes the command runner for a set of writable folders; `network` only for dependency installs. */
-  makeRunner(opts: { writableDirs: string[]; network: boolean; maskFile?: (relativePath: string) => boolean }): CommandRunner;
+  /**
+   * Makes the command runner for a set of writable folders. Dependency installs get `egressProxySocket` (only
+   * the package registries) when `startEgress` is given, else `network: true` (the full network).
+   */
+  makeRunner(opts: { writableDirs: string[]; network: boolean; egressProxySocket?: string; maskFile?: (relativePath: string) => boolean }): CommandRunner;
+  /** Starts the registry-only egress proxy for one dependency install (the bubblewrap sandbox); absent: full network. */
+  startEgress?(repoDir: string): Promise<InstallEgress>;
   workspacesDir: string;
   signal: AbortSignal;
   onEvent?: (event: StoredEvent) => void;
@@ -40,6 +46,14 @@ export interface RunDeps {
   initialDecisions?: Decision[];
   /** Values found in files the policy hides (a committed .env): from now on they are redacted too. */
   addSecrets?: (values: string[]) => void;
+}
+
+/** One install's egress proxy: the hosts it lets through and what it did. */
+export interface InstallEgress {
+  socketPath: string;
+  allowed: Array<{ host: string; port?: number; source: string }>;
+  decisions(): Array<{ host: string; port: number; allowed: boolean; reason?: string }>;
+  close(): Promise<void>;
 }
 
 export interface RunRequest {
@@ -135,14 +149,37 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
 
     let baseline: TestRunResult | null = null;
     if (testPlan?.install) {
-      await decide({ action: `install dependencies with \`${testPlan.install}\``, by: 'agent', autonomous: true, reason: 'the tests need them; installs run in the sandbox with network access' });
-      const installer = deps.makeRunner({ writableDirs: [ws.dir], network: true, maskFile: policy.masks });
-      const result = await installer.run(testPlan.install, { cwd: ws.dir, timeoutMs: testTimeoutMs, ...(signal ? { signal } : {}) });
+      const egress = deps.startEgress ? await deps.startEgress(ws.dir) : null;
+      let result: CommandResult;
+      const refused: string[] = [];
+      try {
+        await decide({
+          action: `install dependencies with \`${testPlan.install}\``,
+          by: 'agent',
+          autonomous: true,
+          reason: egress
+            ? 'the tests need them; installs run in the sandbox and reach only the package registries'
+            : 'the tests need them; installs run with full network access (no registry proxy for this runner)',
+        });
+        if (egress) await decide(egressAllowDecision(egress));
+        const installer = deps.makeRunner({ writableDirs: [ws.dir], network: !egress, ...(egress ? { egressProxySocket: egress.socketPath } : {}), maskFile: policy.masks });
+        result = await installer.run(testPlan.install, { cwd: ws.dir, timeoutMs: testTimeoutMs, ...(signal ? { signal } : {}) });
+        for (const d of egress?.decisions() ?? []) {
+          if (!d.allowed) {
+            refused.push(`${d.host}:${d.port}`);
+            await decide({ action: `refuse install egress to ${d.host}:${d.port}`, by: 'policy', autonomous: true, reason: d.reason ?? 'not a package registry' });
+          }
+        }
+      } finally {
+        await egress?.close();
+      }
       if (signal.aborted) throw new RunAborted('stopped by the user');
       if (result.exitCode !== 0) {
         throw new RunFailure(
           `Installing dependencies with \`${testPlan.install}\` failed (exit ${result.exitCode ?? result.signal}):\n${result.output.slice(-2000)}`,
-          'Set the install command in .slipway/config.json ("test": {"install": "..."}) or fix the repository\'s dependencies.',
+          refused.length
+            ? `The install tried to reach ${refused.join(', ')}, which is not a package registry the configuration names. Add the registry to your npm/pip configuration, or set SLIPWAY_INSTALL_NETWORK=full to give installs the full network.`
+            : 'Set the install command in .slipway/config.json ("test": {"install": "..."}) or fix the repository\'s dependencies.',
         );
       }
     }
@@ -302,6 +339,16 @@ async function keepBranch(ws: Workspace): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+function egressAllowDecision(egress: InstallEgress): Decision {
+  const fromRepo = egress.allowed.filter((h) => /repository/.test(h.source)).map((h) => `${h.host} (${h.source})`);
+  return {
+    action: `allow dependency installs to reach ${egress.allowed.map((h) => (h.port ? `${h.host}:${h.port}` : h.host)).join(', ')} (ports 443 and 80 unless given)`,
+    by: 'policy',
+    autonomous: true,
+    reason: `the package registries of npm, pip, Go, cargo and Maven as their configuration names them; every other host is refused${fromRepo.length ? `; named by the repository itself: ${fromRepo.join(', ')}` : ''}`,
+  };
 }
 
 function describeError(error: unknown): { message: string; hint?: string } {

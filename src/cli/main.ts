@@ -1,4 +1,4 @@
-/** The `slipway` command line. Exit codes: 0 ok/PR open, 1 error, 2 usage, 3 escalated, 130 stopped. */
+/** The `slipway` command line. Exit codes: 0 ok/PR open, 1 error, 2 usage, 3 escalated, 4 awaiting approval, 130 stopped. */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, UsageError } from './home.js';
 import { processOutput, type Output } from './output.js';
@@ -46,6 +46,43 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
     .argument('<id>', 'pull request id (pr-…)')
     .option('--json', 'JSON output')
     .action(async (id: string, flags: { json?: boolean }) => setExit(await prShow(id, out, env, flags.json === true)));
+  pr.command('merge')
+    .description("Merge a pull request into its base: the policy's merge rule allows, asks (a gate, exit 4) or denies")
+    .argument('<id>', 'pull request id (pr-…)')
+    .option('--json', 'JSON output; the last line is {"gate", "status"}')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const { prMergeCommand } = await import('./gates.js');
+      setExit(await prMergeCommand(id, flags, out, env));
+    });
+
+  program
+    .command('gates')
+    .description('Approval gates, pending first')
+    .option('--json', 'JSON output')
+    .action(async (flags: { json?: boolean }) => {
+      const { gatesCommand } = await import('./gates.js');
+      setExit(await gatesCommand(out, env, flags.json === true));
+    });
+  program
+    .command('approve')
+    .description('Approve a pending gate; for a merge, Slipway merges on the host after re-running the tests')
+    .argument('<gate>', 'gate id (g-…)')
+    .option('--note <text>', 'a note recorded with your answer')
+    .option('--json', 'JSON output')
+    .action(async (id: string, flags: { note?: string; json?: boolean }) => {
+      const { approveCommand } = await import('./gates.js');
+      setExit(await approveCommand(id, flags, out, env));
+    });
+  program
+    .command('reject')
+    .description('Reject a pending gate with a reason; a merge gate leaves the pull request open')
+    .argument('<gate>', 'gate id (g-…)')
+    .requiredOption('--reason <text>', 'why: recorded on the gate, the pull request and the ledger')
+    .option('--json', 'JSON output')
+    .action(async (id: string, flags: { reason: string; json?: boolean }) => {
+      const { rejectCommand } = await import('./gates.js');
+      setExit(await rejectCommand(id, flags, out, env));
+    });
 
   program
     .command('log')

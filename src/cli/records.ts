@@ -38,7 +38,11 @@ export function prShow(id: string, out: Output, env: NodeJS.ProcessEnv, json: bo
     const pr = await store.getPullRequest(id);
     if (!pr) throw new NotFoundError(`No pull request "${id}". List them with: slipway pr list`);
     if (json) out.stdout(JSON.stringify(pr, null, 2));
-    else out.stdout(`# ${pr.title}\n${pr.id} · ${pr.status} · ${pr.branch} -> ${pr.base} · head ${pr.head.slice(0, 10)}\n\n${pr.body}`);
+    else {
+      out.stdout(`# ${pr.title}\n${pr.id} · ${pr.status} · ${pr.branch} -> ${pr.base} · head ${pr.head.slice(0, 10)}\n\n${pr.body}`);
+      if (pr.history?.length) out.stdout('## History');
+      for (const e of pr.history ?? []) out.stdout(`- ${e.at.slice(0, 19)} ${e.event} by ${e.by}${e.gate ? ` (${e.gate})` : ''}: ${e.note}`);
+    }
     return 0;
   });
 }

@@ -1,5 +1,6 @@
 /** `slipway run`: wires config, model, store and sandbox, then drives the core loop. */
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, ModelClient, SlipwayConfig } from '../protocol/index.js';
 import { mergeConfigLayers, newId } from '../protocol/index.js';
@@ -24,7 +25,7 @@ export interface RunFlags {
   sandbox?: boolean;
 }
 
-export const EXIT = { ok: 0, error: 1, usage: 2, escalated: 3, stopped: 130 } as const;
+export const EXIT = { ok: 0, error: 1, usage: 2, escalated: 3, awaitingApproval: 4, stopped: 130 } as const;
 
 export async function runCommand(goal: string, flags: RunFlags, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   if (!goal.trim()) throw new UsageError('The goal is empty. Say what you want done, e.g. slipway run "fix the failing date parser" --repo .');
@@ -82,6 +83,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
     // A build cache per run (Go's, npm's, pip's): commands of one run share it, runs never do.
     const cacheDir = path.join(home, 'workspaces', runId, 'cache');
     let makeRunner: RunDeps['makeRunner'];
+    let startEgress: RunDeps['startEgress'];
     if (flags.sandbox === false) {
       out.stderr('⚠ --no-sandbox: commands the agent runs have your full user rights, your files and the network.');
       decisions.push({ action: 'run commands without a sandbox', by: 'person', autonomous: false, reason: '--no-sandbox was given on the command line' });
@@ -95,6 +97,17 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
       }
       decisions.push({ action: 'run commands in the bubblewrap sandbox', by: 'policy', autonomous: true, reason: 'default policy: no network, only the clone and a private /tmp writable, secrets stripped' });
       makeRunner = (o) => workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir });
+      // Installs reach only the package registries, through a proxy on a socket in a private folder outside
+      // every folder the sandbox sees. SLIPWAY_INSTALL_NETWORK=full is the documented escape hatch.
+      if (env.SLIPWAY_INSTALL_NETWORK !== 'full') {
+        startEgress = async (repoDir) => {
+          const allowed = await workspace.registryHosts({ repoDir, home: userHome(env), env });
+          const proxy = await workspace.startEgressProxy({ allow: workspace.allowEntries(allowed), dir: os.tmpdir() });
+          return { socketPath: proxy.socketPath, allowed, decisions: () => proxy.decisions(), close: () => proxy.close() };
+        };
+      } else {
+        decisions.push({ action: 'give dependency installs the full network', by: 'person', autonomous: false, reason: 'SLIPWAY_INSTALL_NETWORK=full is set' });
+      }
     }
 
     const progress = createProgress({ json: flags.json === true, stream: flags.json ? process.stdout : process.stderr, tty: !flags.json && process.stderr.isTTY === true });
@@ -125,6 +138,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
         store,
         model,
         makeRunner,
+        ...(startEgress ? { startEgress } : {}),
         workspacesDir: path.join(home, 'workspaces'),
         signal: controller.signal,
         onEvent: (e) => progress.event(e),

@@ -6,3 +6,4 @@ export * from './store.js';
 export * from './ids.js';
 export * from './config.js';
 export * from './policy.js';
+export * from './gate.js';

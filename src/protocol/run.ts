@@ -128,8 +128,18 @@ export interface PullRequest {
   decisions: Decision[];
   /** The run's ledger when the pull request was opened; absent on pull requests older than the ledger. */
   ledger?: LedgerAnchor;
+  /** What happened to the pull request after it opened (merge asked, approved, rejected, merged, failed), oldest first. */
+  history?: PullRequestEvent[];
   usage: UsageTotals;
   createdAt: string;
+}
+
+export interface PullRequestEvent {
+  at: string;
+  event: 'merge_requested' | 'approved' | 'rejected' | 'merged' | 'merge_failed';
+  by: 'person' | 'policy' | 'slipway';
+  note: string;
+  gate?: string;
 }
 
 /** One line of the append-only event log; also what `--json` prints. */

@@ -1,4 +1,5 @@
 /** The storage port: the agent records through it and never sees a database. */
+import type { Gate, GateStatus } from './gate.js';
 import type { AgentEvent, Decision, LedgerEntry, Plan, PullRequest, RunRecord, RunStatus, StoredEvent, UsageTotals, Phase } from './run.js';
 
 export interface NewRun {
@@ -36,5 +37,16 @@ export interface RunStore {
   createPullRequest(pr: PullRequest): Promise<void>;
   getPullRequest(id: string): Promise<PullRequest | undefined>;
   listPullRequests(): Promise<PullRequest[]>;
+  /** Replaces a pull request's record (status, history); the id must exist. */
+  updatePullRequest(pr: PullRequest): Promise<void>;
+  createGate(gate: Gate): Promise<void>;
+  getGate(id: string): Promise<Gate | undefined>;
+  /** Pending gates first, then the others; newest first within each. */
+  listGates(): Promise<Gate[]>;
+  /**
+   * Moves a gate to its next state, only if it is still in `from` (compare and set): two people answering
+   * at once cannot both win. Throws StoreError `conflict` when the gate moved, `not_found` when absent.
+   */
+  transitionGate(next: Gate, from: GateStatus): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /** Sample records for the store contract suite: one of every event, a full pull request. */
-import { newId, type AgentEvent, type NewRun, type Plan, type PullRequest } from '../protocol/index.js';
+import { newId, type AgentEvent, type Gate, type NewRun, type Plan, type PullRequest } from '../protocol/index.js';
 
 export function sampleRun(overrides: Partial<NewRun> = {}): NewRun {
   return {
@@ -73,4 +73,27 @@ export function samplePullRequest(run: string, overrides: Partial<PullRequest> =
     createdAt: new Date().toISOString(),
     ...overrides,
   };
+}
+
+export function sampleGate(run: string, overrides: Partial<Gate> = {}): Gate {
+  const now = new Date().toISOString();
+  return {
+    id: newId('g'),
+    run,
+    pr: 'pr-abcdefgh',
+    action: 'merge',
+    subject: 'slipway/fix-pagination into main',
+    why: 'merge `*` ask, from default',
+    evidence: {
+      diffstat: ' src/paginate.ts | 2 +-',
+      testsBefore: { passed: 2, failed: 0, skipped: 0 },
+      testsAfter: { passed: 3, failed: 0, skipped: 0 },
+      verdict: 'pass',
+    },
+    risk: { level: 'low', reason: '1 file changed, every test passes' },
+    createdAt: now,
+    updatedAt: now,
+    status: 'pending',
+    ...overrides,
+  } as Gate;
 }

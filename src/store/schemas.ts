@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type {
   AgentEvent,
   Decision,
+  Gate,
   Phase,
   Plan,
   PullRequest,
@@ -101,10 +102,55 @@ export const pullRequestSchema = z.object({
   verification: verificationSchema,
   decisions: z.array(decisionSchema),
   ledger: z.object({ length: count, head: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  history: z
+    .array(
+      z.object({
+        at: z.string(),
+        event: z.enum(['merge_requested', 'approved', 'rejected', 'merged', 'merge_failed']),
+        by: z.enum(['person', 'policy', 'slipway']),
+        note: z.string(),
+        gate: z.string().optional(),
+      }),
+    )
+    .optional(),
   usage: usageTotalsSchema,
   createdAt: z.string(),
 });
 assertSame<z.infer<typeof pullRequestSchema>, PullRequest>(true);
+
+const gateAnswerSchema = z.object({
+  by: z.literal('person'),
+  note: z.string().optional(),
+  reason: z.string().optional(),
+  at: z.string(),
+});
+
+const gateBaseSchema = z.object({
+  id: z.string(),
+  run: z.string(),
+  pr: z.string().optional(),
+  action: z.literal('merge'),
+  subject: z.string(),
+  why: z.string(),
+  evidence: z.object({
+    diffstat: z.string(),
+    testsBefore: testCountsSchema.nullable(),
+    testsAfter: testCountsSchema.nullable(),
+    verdict: z.enum(['pass', 'fail']),
+  }),
+  risk: z.object({ level: z.enum(['low', 'medium', 'high']), reason: z.string() }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const gateSchema = z.discriminatedUnion('status', [
+  gateBaseSchema.extend({ status: z.literal('pending') }),
+  gateBaseSchema.extend({ status: z.literal('approved'), answer: gateAnswerSchema }),
+  gateBaseSchema.extend({ status: z.literal('rejected'), answer: gateAnswerSchema }),
+  gateBaseSchema.extend({ status: z.literal('done'), answer: gateAnswerSchema, outcome: z.string() }),
+  gateBaseSchema.extend({ status: z.literal('failed'), answer: gateAnswerSchema, outcome: z.string() }),
+]);
+assertSame<z.infer<typeof gateSchema>, Gate>(true);
 
 export const agentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run_started'), goal: z.string(), repo: z.string(), base: z.string(), model: z.string() }),

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent, Decision, RunRecord, RunStore } from '../protocol/index.js';
 import { findChainBreak, GENESIS_HASH, hashEntry } from '../policy/ledger.js';
-import { samplePlan, samplePullRequest, sampleRun, sampleEvents } from './contract-fixtures.js';
+import { sampleGate, samplePlan, samplePullRequest, sampleRun, sampleEvents } from './contract-fixtures.js';
 import { StoreError, type StoreErrorKind } from './store-error.js';
 
 export interface ContractStore {
@@ -326,6 +326,75 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
 
       it('refuses a pull request for an unknown run', async () => {
         await expectStoreError(store.createPullRequest(samplePullRequest('r-missing0')), 'not_found', 'r-missing0');
+      });
+    });
+
+    describe('pull request updates', () => {
+      it('replaces the record, status and history included', async () => {
+        const run = await store.createRun(sampleRun());
+        const pr = samplePullRequest(run.id);
+        await store.createPullRequest(pr);
+        const merged = {
+          ...pr,
+          status: 'merged' as const,
+          history: [{ at: new Date().toISOString(), event: 'merged' as const, by: 'slipway' as const, note: 'fast-forward', gate: 'g-12345678' }],
+        };
+        await store.updatePullRequest(merged);
+        expect(await store.getPullRequest(pr.id)).toEqual(merged);
+        expect((await store.listPullRequests()).find((p) => p.id === pr.id)?.status).toBe('merged');
+      });
+
+      it('refuses to update an unknown pull request', async () => {
+        await expectStoreError(store.updatePullRequest(samplePullRequest('r-missing0')), 'not_found');
+      });
+    });
+
+    describe('gates', () => {
+      it('stores a pending gate and reads it back', async () => {
+        const run = await store.createRun(sampleRun());
+        const gate = sampleGate(run.id);
+        await store.createGate(gate);
+        expect(await store.getGate(gate.id)).toEqual(gate);
+        expect(await store.getGate('g-missing0')).toBeUndefined();
+      });
+
+      it('refuses a gate for an unknown run, and a second gate with the same id', async () => {
+        await expectStoreError(store.createGate(sampleGate('r-missing0')), 'not_found', 'r-missing0');
+        const run = await store.createRun(sampleRun());
+        const gate = sampleGate(run.id);
+        await store.createGate(gate);
+        await expectStoreError(store.createGate(gate), 'conflict', gate.id);
+      });
+
+      it('moves a gate only from the state it is in (compare and set)', async () => {
+        const run = await store.createRun(sampleRun());
+        const gate = sampleGate(run.id);
+        await store.createGate(gate);
+        const answer = { by: 'person' as const, note: 'ship it', at: new Date().toISOString() };
+        const approved = { ...gate, status: 'approved' as const, answer };
+        await store.transitionGate(approved, 'pending');
+        expect(await store.getGate(gate.id)).toEqual(approved);
+        // A second answer finds it approved already.
+        await expectStoreError(store.transitionGate({ ...gate, status: 'rejected', answer }, 'pending'), 'conflict', 'approved');
+        const done = { ...approved, status: 'done' as const, outcome: 'merged as abc' };
+        await store.transitionGate(done, 'approved');
+        expect(await store.getGate(gate.id)).toEqual(done);
+        await expectStoreError(store.transitionGate(done, 'pending'), 'conflict');
+        await expectStoreError(store.transitionGate({ ...done, id: 'g-missing0' }, 'pending'), 'not_found');
+      });
+
+      it('lists pending gates first, newest first within each', async () => {
+        const run = await store.createRun(sampleRun());
+        const base = Date.now();
+        const at = (s: number) => new Date(base + s * 1000).toISOString();
+        const answer = { by: 'person' as const, reason: 'no', at: at(3) };
+        const oldPending = sampleGate(run.id, { createdAt: at(0) });
+        const newRejected = sampleGate(run.id, { createdAt: at(2), status: 'rejected', answer });
+        const newPending = sampleGate(run.id, { createdAt: at(1) });
+        for (const g of [oldPending, newRejected, newPending]) await store.createGate(g);
+        const ours = new Set([oldPending.id, newRejected.id, newPending.id]);
+        const listed = (await store.listGates()).filter((g) => ours.has(g.id)).map((g) => g.id);
+        expect(listed).toEqual([newPending.id, oldPending.id, newRejected.id]);
       });
     });
 

@@ -14,6 +14,8 @@ export {
   type SandboxRunnerOptions,
 } from './sandbox.js';
 export { createPlainRunner, type PlainRunnerOptions } from './plain-runner.js';
+export { startEgressProxy, hostAllowed, type EgressProxy, type EgressDecision, type EgressProxyOptions } from './egress-proxy.js';
+export { allowEntries, registryHosts, type RegistryHost } from './registry-hosts.js';
 export { stripEnv, isSecretVariable, type Env } from './env.js';
 export { detectToolchains, type ToolchainMounts } from './toolchains.js';
 export { OutputCollector, truncateText, DEFAULT_MAX_OUTPUT_BYTES } from './output.js';
@@ -21,3 +23,4 @@ export { DEFAULT_MAX_PROCESSES, type ProcessLimitKind } from './process-limit.js
 export { detectTestPlan, type ConfiguredTests } from './test-detect.js';
 export { parseTestOutput, type ParsedTestOutput } from './test-parse.js';
 export { runTests, type RunTestsOptions } from './test-run.js';
+export { mergeIntoBase, type MergeRequest, type MergeResult } from './merge.js';

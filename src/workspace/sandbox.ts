@@ -27,6 +27,12 @@ export interface SandboxRunnerOptions {
   /** The user's environment: only an allowlist, minus secrets, gets through. */
   env: Env;
   network?: boolean;
+  /**
+   * A UNIX socket of the host's egress proxy (see egress-proxy.ts). The sandbox keeps its own empty network;
+   * the socket is bound inside, a small forwarder listens on the sandbox's loopback, and the proxy variables
+   * point every package manager at it. Needs node inside the sandbox. Ignored when `network` is true.
+   */
+  egressProxySocket?: string;
   /** A writable folder kept between commands for build caches (Go, npm, pip); default: none. */
   cacheDir?: string;
   /** Most processes the command may have at once (default 512). */
@@ -63,6 +69,41 @@ export class SandboxUnavailableError extends Error {
 /** The uid and gid commands have inside the sandbox. */
 export const SANDBOX_UID = 1000;
 const TMP_SIZE = 2 * 1024 ** 3;
+/** Where the egress socket appears inside, and the loopback port the forwarder listens on. */
+const EGRESS_SOCKET = '/run/slipway/egress.sock';
+const EGRESS_PORT = 3128;
+const EGRESS_READY = '/tmp/.slipway-egress-ready';
+/**
+ * The forwarder started inside the sandbox before the command: loopback port -> the bound socket. It runs with
+ * the command's rights and limits; it only ever connects to the one socket.
+ */
+const FORWARDER = [
+  "const net=require('net'),fs=require('fs');const[sock,port,ready]=process.argv.slice(1);",
+  "net.createServer((c)=>{const u=net.connect(sock);c.pipe(u);u.pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());c.on('close',()=>u.destroy());u.on('close',()=>c.destroy());})",
+  ".listen(Number(port),'127.0.0.1',()=>fs.writeFileSync(ready,''));",
+].join('');
+const FORWARDER_PRELUDE =
+  `if command -v node >/dev/null 2>&1; then node -e "$2" ${EGRESS_SOCKET} ${EGRESS_PORT} ${EGRESS_READY} </dev/null >/dev/null 2>&1 & ` +
+  `i=0; while [ ! -e ${EGRESS_READY} ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; rm -f ${EGRESS_READY}; ` +
+  `else echo "slipway: node is not on PATH inside the sandbox, so the registry proxy is unavailable" >&2; fi;`;
+
+/** The proxy variables package managers read (npm, pip, curl, Go, cargo, Python's urllib). */
+function proxyEnv(): Record<string, string> {
+  const url = `http://127.0.0.1:${EGRESS_PORT}`;
+  return {
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    http_proxy: url,
+    https_proxy: url,
+    npm_config_proxy: url,
+    npm_config_https_proxy: url,
+    npm_config_noproxy: '',
+    PIP_PROXY: url,
+    CARGO_HTTP_PROXY: url,
+    NO_PROXY: '',
+    no_proxy: '',
+  };
+}
 const HOME_SIZE = 1024 ** 3;
 
 /** bwrap on env.PATH, or null. */
@@ -236,6 +277,10 @@ function bwrapFeatures(bwrap: string): BwrapFeatures {
   return features;
 }
 
+function egressSocket(opts: SandboxRunnerOptions): string | null {
+  return opts.egressProxySocket && !opts.network ? opts.egressProxySocket : null;
+}
+
 function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<string, string> | undefined): Record<string, string> {
   const base = stripEnv(opts.env);
   const roots = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', ...layout.toolchains.readOnly, ...opts.writableDirs];
@@ -252,6 +297,7 @@ function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<st
     ...layout.toolchains.env,
     ...(cache ? { npm_config_cache: join(cache, 'npm'), PIP_CACHE_DIR: join(cache, 'pip') } : {}),
     ...stripEnv({}, extra ?? {}),
+    ...(egressSocket(opts) ? proxyEnv() : {}),
   };
 }
 
@@ -282,6 +328,8 @@ function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, 
     '--dir', '/var', '--tmpfs', '/var/tmp',
     ...(layout.features.size ? ['--size', String(HOME_SIZE)] : []), '--tmpfs', opts.home,
   ];
+  const egress = egressSocket(opts);
+  if (egress) args.push('--dir', '/run/slipway', '--bind', egress, EGRESS_SOCKET);
   for (const dir of layout.toolchains.readOnly) args.push('--ro-bind', dir, dir);
   for (const file of layout.toolchains.masked) args.push('--ro-bind', '/dev/null', file);
   if (opts.cacheDir) args.push('--bind', opts.cacheDir, opts.cacheDir);
@@ -294,7 +342,8 @@ function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, 
   }
   args.push('--remount-ro', '/', '--chdir', options.cwd, '--clearenv');
   for (const [name, value] of Object.entries(sandboxEnv(opts, layout, options.env))) args.push('--setenv', name, value);
-  args.push('--', '/bin/sh', '-c', `${rlimitPrelude(maxProcesses)} exec /bin/sh -c "$1"`, 'slipway-sandbox', command);
+  const prelude = `${rlimitPrelude(maxProcesses)}${egress ? ` ${FORWARDER_PRELUDE}` : ''}`;
+  args.push('--', '/bin/sh', '-c', `${prelude} exec /bin/sh -c "$1"`, 'slipway-sandbox', command, ...(egress ? [FORWARDER] : []));
   return args;
 }
 

@@ -114,6 +114,22 @@ export const migrations: Record<string, Migration> = {
         BEGIN SELECT RAISE(ABORT, 'decisions are append-only: they cannot be deleted'); END`.execute(db);
     },
   },
+
+  // Approval gates: durable rows a person answers from the host (slipway approve / reject).
+  '0003_gates': {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('gates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('run', 'text', (c) => c.notNull().references('runs.id'))
+        .addColumn('pr', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('json', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('gates_status_created_at').on('gates').columns(['status', 'created_at']).execute();
+    },
+  },
 };
 
 export const MIGRATION_TABLE = 'slipway_migration';

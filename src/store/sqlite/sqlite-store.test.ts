@@ -133,11 +133,12 @@ describe('sqlite store', () => {
     ];
     for (const d of made) await first.addDecision(run.id, d);
     await first.close();
-    // Take the file back to the schema before 0002: no hash columns, no triggers.
+    // Take the file back to the schema before 0002: no hash columns, no triggers (and none of the later migrations).
     const raw = new Database(file);
     raw.exec(`DROP TRIGGER decisions_no_update; DROP TRIGGER decisions_no_delete;
       ALTER TABLE decisions DROP COLUMN hash; ALTER TABLE decisions DROP COLUMN prev_hash;
-      DELETE FROM slipway_migration WHERE name = '0002_decision_ledger';`);
+      DROP TABLE gates;
+      DELETE FROM slipway_migration WHERE name IN ('0002_decision_ledger', '0003_gates');`);
     raw.close();
 
     const second = await openStore();

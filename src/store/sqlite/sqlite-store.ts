@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import type {
   AgentEvent,
   Decision,
+  Gate,
+  GateStatus,
   LedgerEntry,
   NewRun,
   Plan,
@@ -17,6 +19,7 @@ import {
   agentEventSchema,
   checkStored,
   decisionSchema,
+  gateSchema,
   phaseSchema,
   planSchema,
   pullRequestSchema,
@@ -248,6 +251,69 @@ class SqliteRunStore implements RunStore {
         .execute(),
     );
     return rows.map((r) => this.#decode(pullRequestSchema, r.json, `pull request ${r.id}`));
+  }
+
+  async updatePullRequest(pr: PullRequest): Promise<void> {
+    const json = encode(pullRequestSchema, pr, 'pull request');
+    const result = await this.#call({}, (db) =>
+      db.updateTable('pull_requests').set({ status: pr.status, json }).where('id', '=', pr.id).executeTakeFirst(),
+    );
+    if (result.numUpdatedRows === 0n) {
+      throw new StoreError('not_found', `Cannot update pull request ${pr.id}: no such pull request.`, 'Check the id with: slipway pr list');
+    }
+  }
+
+  async createGate(gate: Gate): Promise<void> {
+    const json = encode(gateSchema, gate, 'gate');
+    await this.#call(
+      {
+        conflict: `A gate with id ${gate.id} already exists.`,
+        missingRun: `Cannot record gate ${gate.id} for run ${gate.run}: no such run.`,
+      },
+      (db) =>
+        db
+          .insertInto('gates')
+          .values({ id: gate.id, run: gate.run, pr: gate.pr ?? null, status: gate.status, json, created_at: gate.createdAt })
+          .execute(),
+    );
+  }
+
+  async getGate(id: string): Promise<Gate | undefined> {
+    const row = await this.#call({}, (db) => db.selectFrom('gates').select('json').where('id', '=', id).executeTakeFirst());
+    return row && this.#decode(gateSchema, row.json, `gate ${id}`);
+  }
+
+  async listGates(): Promise<Gate[]> {
+    const rows = await this.#call({}, (db) =>
+      db
+        .selectFrom('gates')
+        .select(['id', 'json'])
+        .orderBy(sql`status = 'pending'`, 'desc')
+        .orderBy('created_at', 'desc')
+        .orderBy(sql`rowid`, 'desc')
+        .execute(),
+    );
+    return rows.map((r) => this.#decode(gateSchema, r.json, `gate ${r.id}`));
+  }
+
+  async transitionGate(next: Gate, from: GateStatus): Promise<void> {
+    const json = encode(gateSchema, next, 'gate');
+    const result = await this.#call({}, (db) =>
+      db
+        .updateTable('gates')
+        .set({ status: next.status, json })
+        .where('id', '=', next.id)
+        .where('status', '=', from)
+        .executeTakeFirst(),
+    );
+    if (result.numUpdatedRows > 0n) return;
+    const current = await this.getGate(next.id);
+    if (!current) throw new StoreError('not_found', `No gate ${next.id}.`, 'List gates with: slipway gates');
+    throw new StoreError(
+      'conflict',
+      `Gate ${next.id} is ${current.status}, not ${from}: it was answered already.`,
+      'See it with: slipway gates',
+    );
   }
 
   async close(): Promise<void> {

@@ -56,10 +56,20 @@ export interface PullRequestsTable {
   created_at: string;
 }
 
+export interface GatesTable {
+  id: string;
+  run: string;
+  pr: string | null;
+  status: string;
+  json: string;
+  created_at: string;
+}
+
 export interface Tables {
   runs: RunsTable;
   events: EventsTable;
   plans: PlansTable;
   decisions: DecisionsTable;
   pull_requests: PullRequestsTable;
+  gates: GatesTable;
 }
