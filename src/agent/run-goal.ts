@@ -20,7 +20,7 @@ import type {
   Workspace,
 } from '../protocol/index.js';
 import { describeRule, ModelError, newId } from '../protocol/index.js';
-import { detectTestPlan, filesToMask, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
+import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
@@ -49,12 +49,7 @@ export interface RunDeps {
 }
 
 /** One install's egress proxy: the hosts it lets through and what it did. */
-export interface InstallEgress {
-  socketPath: string;
-  allowed: Array<{ host: string; port?: number; source: string }>;
-  decisions(): Array<{ host: string; port: number; allowed: boolean; reason?: string }>;
-  close(): Promise<void>;
-}
+export type { InstallEgress };
 
 export interface RunRequest {
   goal: string;

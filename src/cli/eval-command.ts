@@ -1,5 +1,6 @@
 /** `slipway eval`: wires store, model, sandbox and config for an SWE-bench-format evaluation, then prints the table. */
 import { mkdir, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { CommandRunner, SlipwayConfig } from '../protocol/index.js';
 import { mergeConfig } from '../protocol/index.js';
@@ -86,7 +87,7 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
     const cacheDir = path.join(outDir, 'cache', role);
     await mkdir(path.join(cacheDir, 'gomod'), { recursive: true });
     const sandboxEnv = { ...env, GOMODCACHE: path.join(cacheDir, 'gomod') };
-    return (o: { writableDirs: string[]; network: boolean }): CommandRunner =>
+    return (o: { writableDirs: string[]; network: boolean; egressProxySocket?: string }): CommandRunner =>
       workspace.createSandboxRunner({ ...o, home: userHome(env), env: sandboxEnv, cacheDir });
   };
   const runners = { agent: await runnersFor('agent'), harness: await runnersFor('harness') };
@@ -108,6 +109,7 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
         store,
         modelFor: (id, onRetry) => factory.modelFor(id, onRetry),
         runnersFor: (role) => runners[role],
+        ...(env.SLIPWAY_INSTALL_NETWORK === 'full' ? {} : { startEgress: workspace.installEgressStarter({ home: userHome(env), env, socketRoot: os.tmpdir() }) }),
         configLayers: [userConfig, flagConfig],
         loadRepoConfig,
         signal: controller.signal,

@@ -2,6 +2,7 @@
  * The merge of a pull request as a gated action: what a person is shown (evidence, risk), and the merge
  * itself, performed host-side by Slipway once a person approved it (or the policy allowed it).
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, Gate, GateRisk, PullRequest, PullRequestEvent, RunStore } from '../protocol/index.js';
 import { userHome } from './home.js';
@@ -89,8 +90,9 @@ export async function performMerge({ store, pr, repo, config, masks, env, home, 
     author: config.author,
     workDir: path.join(home, 'workspaces', `merge-${gate ?? pr.id}`),
     tests: { ...config.test },
-    makeRunner: (dir, network) =>
-      workspace.createSandboxRunner({ writableDirs: [dir], network, home: userHome(env), env, maskFile: masks }),
+    makeRunner: (dir, network, egressProxySocket) =>
+      workspace.createSandboxRunner({ writableDirs: [dir], network, ...(egressProxySocket ? { egressProxySocket } : {}), home: userHome(env), env, maskFile: masks }),
+    ...(env.SLIPWAY_INSTALL_NETWORK === 'full' ? {} : { startEgress: workspace.installEgressStarter({ home: userHome(env), env, socketRoot: os.tmpdir() }) }),
   });
   const gated = gate ? { gate } : {};
   if (!result.ok) {

@@ -100,11 +100,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
       // Installs reach only the package registries, through a proxy on a socket in a private folder outside
       // every folder the sandbox sees. SLIPWAY_INSTALL_NETWORK=full is the documented escape hatch.
       if (env.SLIPWAY_INSTALL_NETWORK !== 'full') {
-        startEgress = async (repoDir) => {
-          const allowed = await workspace.registryHosts({ repoDir, home: userHome(env), env });
-          const proxy = await workspace.startEgressProxy({ allow: workspace.allowEntries(allowed), dir: os.tmpdir() });
-          return { socketPath: proxy.socketPath, allowed, decisions: () => proxy.decisions(), close: () => proxy.close() };
-        };
+        startEgress = workspace.installEgressStarter({ home: userHome(env), env, socketRoot: os.tmpdir() });
       } else {
         decisions.push({ action: 'give dependency installs the full network', by: 'person', autonomous: false, reason: 'SLIPWAY_INSTALL_NETWORK=full is set' });
       }

@@ -1,6 +1,6 @@
 /** The harness's test run, as SWE-bench does it: patch, reset the test files, apply the test patch, run, decide. */
 import type { CommandRunner, TestPlan } from '../protocol/index.js';
-import { detectTestPlan, runTests } from '../workspace/index.js';
+import { detectTestPlan, runTests, type InstallEgress } from '../workspace/index.js';
 import { decideResolution, type Resolution } from './decide.js';
 import type { EvalInstance } from './instances.js';
 import { InstanceError, prepareEvalTree } from './repo.js';
@@ -14,7 +14,9 @@ export interface HarnessOptions {
   modelPatch: string;
   /** An empty folder for the patched tree. */
   dir: string;
-  makeRunner(opts: { writableDirs: string[]; network: boolean }): CommandRunner;
+  makeRunner(opts: { writableDirs: string[]; network: boolean; egressProxySocket?: string }): CommandRunner;
+  /** The registry-only proxy for `setup_cmd`; without it setup gets the full network. */
+  startEgress?: (repoDir: string) => Promise<InstallEgress>;
   timeoutMs: number;
   signal: AbortSignal;
 }
@@ -39,7 +41,14 @@ export async function evaluatePatch(opts: HarnessOptions): Promise<HarnessOutcom
   let output = '';
   if (plan.install) {
     // Dependency installs need the network; the tests themselves never get it.
-    const setup = await opts.makeRunner({ writableDirs: [dir], network: true }).run(plan.install, { cwd: dir, timeoutMs: opts.timeoutMs, signal });
+    // Setup reaches only the package registries when the proxy is available.
+    const egress = opts.startEgress ? await opts.startEgress(dir) : null;
+    const setup = await opts
+      .makeRunner({ writableDirs: [dir], network: !egress, ...(egress ? { egressProxySocket: egress.socketPath } : {}) })
+      .run(plan.install, { cwd: dir, timeoutMs: opts.timeoutMs, signal })
+      .finally(() => egress?.close());
+    const refused = (egress?.decisions() ?? []).filter((d) => !d.allowed).map((d) => `${d.host}:${d.port}`);
+    if (refused.length) output += `(egress refused: ${refused.join(', ')})\n`;
     output += `$ ${plan.install}\n${setup.output}\n`;
     if (signal.aborted) throw new InstanceError('stopped');
     if (setup.exitCode !== 0) {

@@ -2,6 +2,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runGoal } from '../agent/index.js';
+import type { InstallEgress } from '../workspace/index.js';
 import type { CommandRunner, EffectiveConfig, ModelClient, RunStore, SlipwayConfig } from '../protocol/index.js';
 import { mergeConfig, newId } from '../protocol/index.js';
 import { evaluatePatch } from './harness.js';
@@ -24,7 +25,9 @@ export interface InstanceDeps {
    * Command runners for the agent's run and for the harness's test run. They should not share writable
    * caches: what the agent leaves in a build cache must not decide the harness's verdict.
    */
-  runnersFor(role: 'agent' | 'harness'): (opts: { writableDirs: string[]; network: boolean }) => CommandRunner;
+  runnersFor(role: 'agent' | 'harness'): (opts: { writableDirs: string[]; network: boolean; egressProxySocket?: string }) => CommandRunner;
+  /** Registry-only egress for installs (the agent's and the harness's setup_cmd). */
+  startEgress?: (repoDir: string) => Promise<InstallEgress>;
   /** Configuration layers after the repository's (user file, flags); the instance's test_cmd/setup_cmd go last. */
   configLayers: SlipwayConfig[];
   /** The repository's own `.slipway/config.json` at a branch; absent: none is read. */
@@ -78,7 +81,7 @@ export async function evaluateInstance(instance: EvalInstance, ctx: InstanceCont
     const runStarted = Date.now();
     const outcome = await runGoal(
       { goal: instance.problem_statement, repo: source, base: EVAL_BASE_BRANCH, config, runId },
-      { store: ctx.store, model, makeRunner: ctx.runnersFor('agent'), workspacesDir: path.join(work, 'workspaces'), signal },
+      { store: ctx.store, model, makeRunner: ctx.runnersFor('agent'), ...(ctx.startEgress ? { startEgress: ctx.startEgress } : {}), workspacesDir: path.join(work, 'workspaces'), signal },
     );
     if (outcome.status === 'stopped' || signal.aborted) return null;
     const events = await ctx.store.listEvents(runId);
@@ -128,6 +131,7 @@ export async function evaluateInstance(instance: EvalInstance, ctx: InstanceCont
       modelPatch,
       dir: path.join(work, 'eval'),
       makeRunner: ctx.runnersFor('harness'),
+      ...(ctx.startEgress ? { startEgress: ctx.startEgress } : {}),
       timeoutMs: config.test.timeoutSeconds * 1000,
       signal,
     });

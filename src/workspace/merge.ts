@@ -4,6 +4,7 @@
  * fast-forward to the tested commit (`git merge --ff-only` in the user's tree when the base is checked out
  * there, else `git update-ref` guarded by the old value).
  */
+import type { InstallEgress } from './install-egress.js';
 import { mkdir, rm } from 'node:fs/promises';
 import type { CommandRunner, TestCounts } from '../protocol/index.js';
 import { git, gitLine } from './git.js';
@@ -22,8 +23,10 @@ export interface MergeRequest {
   /** An empty folder to make the temporary clone in; removed afterwards. */
   workDir: string;
   tests: ConfiguredTests & { timeoutSeconds: number };
-  /** A runner whose only writable folder is `dir` (the temporary clone); `network` for the install. */
-  makeRunner(dir: string, network: boolean): CommandRunner;
+  /** A runner whose only writable folder is `dir` (the temporary clone); `network` or the proxy for the install. */
+  makeRunner(dir: string, network: boolean, egressProxySocket?: string): CommandRunner;
+  /** The registry-only proxy for the install; without it the install gets the full network. */
+  startEgress?: (repoDir: string) => Promise<InstallEgress>;
   signal?: AbortSignal;
 }
 
@@ -101,7 +104,11 @@ async function testMerge(dir: string, req: MergeRequest): Promise<{ ok: true; su
   if (!plan) return { ok: true, summary: 'no test command was found or configured, so no tests ran' };
   const timeoutMs = req.tests.timeoutSeconds * 1000;
   if (plan.install) {
-    const installed = await req.makeRunner(dir, true).run(plan.install, { cwd: dir, timeoutMs, ...(req.signal ? { signal: req.signal } : {}) });
+    const egress = req.startEgress ? await req.startEgress(dir) : null;
+    const installed = await req
+      .makeRunner(dir, !egress, egress?.socketPath)
+      .run(plan.install, { cwd: dir, timeoutMs, ...(req.signal ? { signal: req.signal } : {}) })
+      .finally(() => egress?.close());
     if (installed.exitCode !== 0) {
       return { ok: false, reason: `installing dependencies (\`${plan.install}\`) on the merge result failed (exit ${installed.exitCode})` };
     }
