@@ -158,6 +158,10 @@ function defineAttacks(home: string, markers: string, otherClone: string, port: 
     'store',
     sh(`echo "env=$SLIPWAY_HOME"; ls -a ${slipHome}; ls ${slipHome}/slipway.db; echo "db=$?"; command -v node; node ${CLI} pr list; echo "cli=$?"; SLIPWAY_HOME=${slipHome} node ${CLI} pr list --json; echo "cli2=$?"`),
   );
+  a(
+    'self-gate',
+    sh(`SLIPWAY_HOME=${slipHome} node ${CLI} gates --json; echo "gates=$?"; SLIPWAY_HOME=${slipHome} node ${CLI} approve g-00000000 --note mine; echo "approve=$?"; SLIPWAY_HOME=${slipHome} node ${CLI} pr merge pr-00000000; echo "merge=$?"`),
+  );
   a('kill-all', sh('sleep 100 & sleep 100 & kill -9 -1; echo "kill=$?"; wait; echo "after-kill"', 30));
   a('still-alive', sh('echo "still-alive-$((6*7))"'));
   a('big-write', { name: 'write_file', input: { path: 'huge.txt', content: 'x'.repeat(1024 * 1024 + 10) } }, ok('big-write'));
@@ -731,8 +735,16 @@ describe("the agent and Slipway's own state", () => {
     expect(control.stdout).toContain(first.run);
   });
 
-  it.todo('the agent cannot approve its own gate (no approval gates yet: `slipway gate approve` is missing)');
-  it.todo('the agent cannot merge its own pull request (no merge command yet: `slipway pr merge` is missing)');
+  attack('the agent cannot list, approve or merge through the gates from inside the sandbox', async () => {
+    const o = out('self-gate').output;
+    expect(o).toMatch(/gates=[1-9]/);
+    expect(o).toMatch(/approve=[1-9]/);
+    expect(o).toMatch(/merge=[1-9]/);
+    // Positive control: from outside, the same CLI reads the gates of the same store.
+    const control = await runCli(['gates', '--json'], env);
+    expect(control.code).toBe(0);
+    expect(control.stdout).not.toMatch(/"status":\s*"(approved|done)"/);
+  });
 
   it.skipIf(!features.ledger)(
     `the decision ledger verifies and starts with the sandbox decision${features.ledger ? '' : ' [skipped: the ledger (`slipway ledger`) has not landed]'}`,
