@@ -1,3 +1,5 @@
+import { HintedError } from '../protocol/index.js';
+
 /** Control flow of the loop is by typed exceptions that carry a message for people. */
 
 /** The agent needs a person: stuck, over budget, or out of verify rounds. */
@@ -18,12 +20,6 @@ export class RunAborted extends Error {
 }
 
 /** A failure that ends the run; `hint` says what to do next. */
-export class RunFailure extends Error {
+export class RunFailure extends HintedError {
   override name = 'RunFailure';
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-  }
 }

@@ -19,7 +19,7 @@ import type {
   Verification,
   Workspace,
 } from '../protocol/index.js';
-import { describeRule, ModelError, newId } from '../protocol/index.js';
+import { describeRule, HintedError, ModelError, newId } from '../protocol/index.js';
 import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
@@ -349,7 +349,7 @@ function egressAllowDecision(egress: InstallEgress): Decision {
 function describeError(error: unknown): { message: string; hint?: string } {
   if (error instanceof ModelError) return { message: error.message, hint: error.hint };
   if (error instanceof WorkspaceError) return { message: error.message, hint: error.hint };
-  if (error instanceof RunFailure) return { message: error.message, hint: error.hint };
+  if (error instanceof HintedError) return { message: error.message, hint: error.hint };
   const message = error instanceof Error ? error.message : String(error);
   return { message: `Unexpected error: ${message}`, hint: 'This is a bug in Slipway; the run log (slipway log <run>) has the details.' };
 }

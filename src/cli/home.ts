@@ -3,20 +3,14 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { configSchema, type SlipwayConfig } from '../protocol/index.js';
+import { configSchema, HintedError, type SlipwayConfig } from '../protocol/index.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends HintedError {
   override name = 'ConfigError';
-  constructor(
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-  }
 }
 
 export function slipwayHome(env: NodeJS.ProcessEnv): string {

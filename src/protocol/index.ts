@@ -7,3 +7,4 @@ export * from './ids.js';
 export * from './config.js';
 export * from './policy.js';
 export * from './gate.js';
+export * from './errors.js';
