@@ -1,11 +1,12 @@
 /** Bad input gets a clear message, the right exit code, and nothing written to the user's branches. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
 import { git, removeDir, repoState, tempDir } from '../../support/repos.js';
-import { lastLine, onlyJson, useScenario } from './scenario.js';
+import { demoTurns, lastLine, onlyJson, useScenario } from './scenario.js';
 
 const s = useScenario('demo-cart');
 
@@ -131,5 +132,25 @@ describe('bad input', () => {
     git(s.repo, '-c', 'user.name=T', '-c', 'user.email=t@t', 'commit', '-qm', 'bad config');
     const bad = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json']);
     expectFailed(bad, /\.slipway\/config\.json.*verifyRounds/);
+  });
+
+  it('a missing bubblewrap: commands are refused with how to install it, and --no-sandbox is loud and recorded', async () => {
+    // A PATH with git and ripgrep but no bwrap.
+    const bin = tempDir();
+    for (const tool of ['git', 'rg']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
+    const before = repoState(s.repo);
+    const result = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json'], { PATH: bin });
+    expectFailed(result, /bubblewrap.*apt-get install bubblewrap/s);
+    expect(repoState(s.repo)).toEqual(before);
+    expect(s.h.server.requests).toHaveLength(0);
+
+    s.h.server.turns(demoTurns());
+    const loud = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json', '--no-sandbox'], { PATH: `${bin}:${path.dirname(process.execPath)}` });
+    expect(loud.stderr).toMatch(/--no-sandbox/);
+    const last = lastLine(loud);
+    expect(last, loud.stdout.slice(-1500)).toMatchObject({ status: 'pr_open' });
+    const pr = JSON.parse((await runCli(['pr', 'show', String(last.pr), '--json'], s.h.env('openai'))).stdout) as { decisions: Array<{ by: string; action: string; autonomous: boolean }> };
+    expect(pr.decisions[0]).toMatchObject({ by: 'person', action: 'run commands without a sandbox', autonomous: false });
+    removeDir(bin);
   });
 });
