@@ -73,7 +73,7 @@ export function describe(event: AgentEvent): string | null {
     case 'model_retry':
       return `  model: ${event.reason}; retry ${event.attempt} in ${(event.waitMs / 1000).toFixed(1)}s`;
     case 'plan':
-      return `  plan: ${event.plan.summary}\n${event.plan.acceptance.map((a) => `    ✓? ${a}`).join('\n')}`;
+      return `  plan: ${event.plan.summary}\n${event.plan.acceptance.map((a) => `    • ${a}`).join('\n')}`;
     case 'tests':
       return `  tests (${event.when}): ${event.counts ? `${event.counts.passed} passed, ${event.counts.failed} failed, ${event.counts.skipped} skipped` : `not parsed: ${event.reason}`}`;
     case 'verification':
