@@ -20,7 +20,7 @@ import type {
   Workspace,
 } from '../protocol/index.js';
 import { describeRule, HintedError, ModelError, newId } from '../protocol/index.js';
-import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
+import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, reopenWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
@@ -53,6 +53,11 @@ export type { InstallEgress };
 
 export interface RunRequest {
   goal: string;
+  /**
+   * Go on with an existing run (stopped, failed or escalated) in the clone it kept, on its branch; `answer` is a
+   * person's reply to its question. `runId` names the run; `base` must be the run's base branch.
+   */
+  resume?: { answer?: string };
   repo: string;
   base?: string;
   config: EffectiveConfig;
@@ -72,7 +77,10 @@ export interface RunOutcome {
 export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOutcome> {
   const { store, signal } = deps;
   const runId = request.runId ?? newId('r');
-  await store.createRun({ id: runId, goal: request.goal, repo: request.repo, base: request.base ?? '', model: deps.model.spec });
+  if (!request.resume) {
+    await store.createRun({ id: runId, goal: request.goal, repo: request.repo, base: request.base ?? '', model: deps.model.spec });
+  }
+  const previous = request.resume ? await store.getRun(runId) : undefined;
   const emit = async (event: AgentEvent) => {
     const stored = await store.appendEvent(runId, event);
     deps.onEvent?.(stored);
@@ -92,16 +100,33 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   try {
     await emit({ type: 'run_started', goal: request.goal, repo: request.repo, base: request.base ?? 'the checked-out branch', model: deps.model.spec });
     for (const d of deps.initialDecisions ?? []) await decide(d);
+    if (request.resume) {
+      if (!previous?.branch || !['escalated', 'stopped', 'failed'].includes(previous.status)) {
+        throw new RunFailure(
+          `Run ${runId} cannot be resumed: it is ${previous ? previous.status : 'unknown'}${previous && !previous.branch ? ' and never got a branch' : ''}.`,
+          'Only a stopped, failed or escalated run that got as far as its clone can go on; start a new run with slipway run.',
+        );
+      }
+      if (request.resume.answer) {
+        await decide({ action: 'answer the run\'s question', by: 'person', autonomous: false, reason: request.resume.answer });
+      }
+      await store.updateRun(runId, { question: null, error: null });
+    }
     await enter('setup', 'pending');
     const slug = slugify(request.goal);
-    const preparing = prepareWorkspace({
-      repo: request.repo,
-      ...(request.base ? { base: request.base } : {}),
-      runId,
-      slug,
-      workspacesDir: deps.workspacesDir,
-      author: request.config.author,
-    });
+    const preparing = previous?.branch
+      ? reopenWorkspace({ repo: request.repo, ...(previous.base ? { base: previous.base } : {}), branch: previous.branch, runId, workspacesDir: deps.workspacesDir }).then((workspace) => ({
+          workspace,
+          notices: [`resuming in the clone the run kept, on ${previous.branch}`],
+        }))
+      : prepareWorkspace({
+          repo: request.repo,
+          ...(request.base ? { base: request.base } : {}),
+          runId,
+          slug,
+          workspacesDir: deps.workspacesDir,
+          author: request.config.author,
+        });
     deps.model.warm?.(); // while git clones
     const prepared = await preparing;
     workspace = prepared.workspace;
@@ -181,7 +206,14 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     // The baseline runs beside planning (the planner only reads); the coder starts once both are done.
     const baselineRun = testPlan
       ? (async () => {
-          const result = await runTests(runner, ws.dir, testPlan, { timeoutMs: testTimeoutMs, signal });
+          // A resumed clone holds earlier work: the baseline then runs in a checkout of the base commit.
+          const baseTree = previous ? await ws.checkoutBaseWith([]) : null;
+          const result = await runTests(
+            baseTree ? deps.makeRunner({ writableDirs: [baseTree.dir], network: false, maskFile: policy.masks }) : runner,
+            baseTree?.dir ?? ws.dir,
+            testPlan,
+            { timeoutMs: testTimeoutMs, signal },
+          ).finally(() => baseTree?.dispose());
           if (signal.aborted) throw new RunAborted('stopped by the user');
           await emit({ type: 'tests', when: 'baseline', command: testPlan.command, counts: result.counts, ...(result.counts ? {} : { reason: result.reason ?? 'output not parsed' }) });
           if (result.counts?.failed) {
@@ -194,12 +226,26 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
 
     await enter('plan', 'planning');
     const instructions = await readInstructions(ws.dir);
-    const plan = await planPhase(env, request.goal, instructions);
-    await store.savePlan(runId, plan);
-    await emit({ type: 'plan', plan });
+    const saved = previous ? await store.getPlan(runId) : undefined;
+    const plan = saved ?? (await planPhase(env, request.goal, instructions));
+    if (!saved) {
+      await store.savePlan(runId, plan);
+      await emit({ type: 'plan', plan });
+    }
     baseline = await baselineRun;
 
     const coder = startCoder(request.goal, plan, instructions, baseline);
+    if (previous) {
+      const stat = (await ws.diffStat()).trim();
+      coder.push({
+        role: 'user',
+        content: [
+          `You are resuming this run after it ${previous.status === 'escalated' ? `escalated with: ${previous.question ?? 'a question'}` : `was ${previous.status}`}.`,
+          stat ? `Your earlier work is committed on this branch:\n${stat}` : 'No earlier change was kept.',
+          request.resume?.answer ? `A person answered: ${request.resume.answer}` : 'A person asked you to go on.',
+        ].join('\n\n'),
+      });
+    }
     const coderSupervisor = new Supervisor();
     let verification: Verification | null = null;
     for (let round = 1; round <= request.config.verifyRounds; round++) {

@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, UsageError } from './home.js';
 import { processOutput, type Output } from './output.js';
-import { EXIT, runCommand, type RunFlags } from './run-command.js';
+import { EXIT, resumeCommand, runCommand, type RunFlags } from './run-command.js';
 import { NotFoundError, listRuns, prList, prShow, showLog } from './records.js';
 import { doctor } from './doctor.js';
 import { policyCommand, type PolicyFlags } from './policy-command.js';
@@ -37,6 +37,27 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
     .option('--test-command <cmd>', 'test command (default: detected)')
     .addOption(new Option('--no-sandbox', 'run commands without bubblewrap (dangerous, recorded as your decision)'))
     .action(async (goal: string, flags: RunFlags) => setExit(await runCommand(goal, flags, out, env)));
+
+  for (const [name, description] of [
+    ['resume', 'Go on with a stopped, failed or escalated run, in the clone it kept'],
+    ['answer', 'Answer an escalated run\'s question; the run goes on with the answer'],
+  ] as const) {
+    const command = program.command(name).description(description).argument('<run>', 'run id (r-…)');
+    if (name === 'answer') command.argument('<answer>', 'your answer, in plain language');
+    command
+      .option('--model <spec>', 'model for the rest of the run (default: the run\'s own)')
+      .option('--base-url <url>', 'API base URL (required for openai-compatible)')
+      .option('--json', 'JSON lines only, as for run')
+      .option('--max-steps <n>', 'budget: model calls')
+      .option('--max-dollars <n>', 'budget: model spend in dollars')
+      .option('--verify-rounds <n>', 'fix-and-verify rounds before escalating')
+      .addOption(new Option('--no-sandbox', 'run commands without bubblewrap (dangerous, recorded as your decision)'))
+      .action(async (run: string, ...rest: unknown[]) => {
+        const answer = name === 'answer' ? (rest[0] as string) : undefined;
+        const flags = (name === 'answer' ? rest[1] : rest[0]) as Omit<RunFlags, 'repo'>;
+        setExit(await resumeCommand(run, answer, flags, out, env));
+      });
+  }
 
   const pr = program.command('pr').description('Pull requests opened by Slipway');
   pr.command('list')

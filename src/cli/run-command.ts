@@ -27,11 +27,17 @@ export interface RunFlags {
 
 export const EXIT = { ok: 0, error: 1, usage: 2, escalated: 3, awaitingApproval: 4, stopped: 130 } as const;
 
-export async function runCommand(goal: string, flags: RunFlags, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+export async function runCommand(
+  goal: string,
+  flags: RunFlags,
+  out: Output,
+  env: NodeJS.ProcessEnv,
+  resume?: { runId: string; answer?: string },
+): Promise<number> {
   if (!goal.trim()) throw new UsageError('The goal is empty. Say what you want done, e.g. slipway run "fix the failing date parser" --repo .');
   const home = slipwayHome(env);
   const repo = path.resolve(flags.repo);
-  const runId = newId('r');
+  const runId = resume?.runId ?? newId('r');
   const finish = (line: Record<string, unknown>, code: number, human: string) => {
     if (flags.json) out.stdout(redactor.redact(JSON.stringify(line)));
     else out.stdout(redactor.redact(human));
@@ -64,7 +70,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
   try {
     // Errors before the loop starts still get a run record, so `--json` always ends with a status line.
     const failEarly = async (message: string, hint: string) => {
-      await store.createRun({ id: runId, goal, repo, base: flags.base ?? '', model: flags.model ?? '' });
+      if (!resume) await store.createRun({ id: runId, goal, repo, base: flags.base ?? '', model: flags.model ?? '' });
       await store.updateRun(runId, { status: 'failed', error: `${message} ${hint}` });
       return finish({ run: runId, status: 'failed', pr: null, error: `${message} ${hint}` }, EXIT.error, `✗ ${message}\n  ${hint}\n  run: ${runId}`);
     };
@@ -129,7 +135,7 @@ export async function runCommand(goal: string, flags: RunFlags, out: Output, env
     model = redactingModel(model, redactor);
     await mkdir(cacheDir, { recursive: true });
     const outcome = await runGoal(
-      { goal, repo, ...(flags.base ? { base: flags.base } : {}), config, runId },
+      { goal, repo, ...(flags.base ? { base: flags.base } : {}), config, runId, ...(resume ? { resume: resume.answer ? { answer: resume.answer } : {} } : {}) },
       {
         store,
         model,
@@ -193,4 +199,20 @@ function flagLayer(flags: RunFlags): SlipwayConfig {
     ...(Object.keys(definedBudgets).length ? { budgets: definedBudgets } : {}),
     ...(rounds ? { verifyRounds: rounds } : {}),
   };
+}
+
+/** `slipway resume <run>` and `slipway answer <run> "..."`: the run goes on in the clone it kept. */
+export async function resumeCommand(runId: string, answer: string | undefined, flags: Omit<RunFlags, 'repo'>, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  if (answer !== undefined && !answer.trim()) throw new UsageError('The answer is empty. Say what the run should do, e.g. slipway answer r-xxxx "use the v2 API".');
+  const { openSqliteStore } = await import('../store/index.js');
+  const store = await openSqliteStore(path.join(slipwayHome(env), 'slipway.db'));
+  const run = await store.getRun(runId).finally(() => store.close());
+  if (!run) throw new UsageError(`No run "${runId}". Recent runs are listed by: slipway log --list`);
+  return runCommand(
+    run.goal,
+    { ...flags, repo: run.repo, ...(run.base ? { base: run.base } : {}), ...(flags.model ? {} : { model: run.model }) },
+    out,
+    env,
+    { runId, ...(answer !== undefined ? { answer } : {}) },
+  );
 }

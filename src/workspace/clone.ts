@@ -163,3 +163,26 @@ export function slugify(text: string): string {
     .replace(/-+$/, '');
   return slug || 'task';
 }
+
+/**
+ * The clone a stopped or escalated run kept (`<workspacesDir>/<runId>/repo`), on its branch, so the run can go on.
+ * Its base commit is where the branch left the base branch.
+ */
+export async function reopenWorkspace(opts: { repo: string; base?: string; branch: string; runId: string; workspacesDir: string; path?: string }): Promise<GitWorkspace> {
+  const runId = checkName(opts.runId, 'run id');
+  const runDir = join(opts.workspacesDir, runId);
+  const dir = join(runDir, 'repo');
+  if (!(await exists(join(dir, '.git')))) {
+    throw new WorkspaceError('no_such_path', `the clone of run ${runId} is gone (${dir})`, 'start a new run with slipway run');
+  }
+  const { path } = opts;
+  const head = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: dir, path, allowFailure: true });
+  if (head.stdout.trim() !== opts.branch) {
+    throw new WorkspaceError('git_failed', `the clone of run ${runId} is not on ${opts.branch}`, `check it out in ${dir}, or start a new run`);
+  }
+  // The clone is single-branch: besides the run's branch, its one local branch is the base.
+  const base = opts.base ?? (await listBranches(dir, path)).find((b) => b !== opts.branch);
+  if (!base) throw new WorkspaceError('unknown_base', `the clone of run ${runId} has no base branch`, 'start a new run with slipway run');
+  const baseCommit = await gitLine(['merge-base', 'HEAD', `refs/heads/${base}`], { cwd: dir, path });
+  return new GitWorkspace({ dir, runDir, userRepo: opts.repo, branch: opts.branch, base, baseCommit, ...(path ? { path } : {}) });
+}
