@@ -3,6 +3,7 @@
  * through the RunStore port as it happens; front ends only watch events.
  */
 import { realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type {
   AgentEvent,
   CommandResult,
@@ -412,7 +413,6 @@ function firstLine(text: string): string {
 
 /** The values in secret files (KEY=value lines and whole short files), for redaction. */
 async function secretValues(files: string[]): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
   const values = new Set<string>();
   for (const file of files.slice(0, 200)) {
     const text = await readFile(file, 'utf8').catch(() => '');

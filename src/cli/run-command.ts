@@ -7,6 +7,7 @@ import { mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
+import { NotFoundError } from './records.js';
 import type { RunDeps } from '../agent/index.js';
 
 export interface RunFlags {
@@ -207,7 +208,7 @@ export async function resumeCommand(runId: string, answer: string | undefined, f
   const { openSqliteStore } = await import('../store/index.js');
   const store = await openSqliteStore(path.join(slipwayHome(env), 'slipway.db'));
   const run = await store.getRun(runId).finally(() => store.close());
-  if (!run) throw new UsageError(`No run "${runId}". Recent runs are listed by: slipway log --list`);
+  if (!run) throw new NotFoundError(`No run "${runId}". Recent runs are listed by: slipway log --list`);
   return runCommand(
     run.goal,
     { ...flags, repo: run.repo, ...(run.base ? { base: run.base } : {}), ...(flags.model ? {} : { model: run.model }) },

@@ -41,4 +41,8 @@ it('answer: the escalated run continues with the person\'s answer and opens its 
   const again2 = await runCli(['resume', String(escalated.run), '--json', '--model', MODEL.openai], s.h.env('openai'));
   expect(again2.code).toBe(1);
   expect(String(lastLine(again2).error)).toMatch(/cannot be resumed: it is pr_open/);
+  // An unknown run is a clear error (exit 1), not a usage error.
+  const unknown = await runCli(['resume', 'r-nosuchrun'], s.h.env('openai'));
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toMatch(/No run "r-nosuchrun"\. Recent runs are listed by: slipway log --list/);
 });
