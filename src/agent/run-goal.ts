@@ -6,7 +6,6 @@ import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type {
   AgentEvent,
-  CommandResult,
   CommandRunner,
   Decision,
   EffectiveConfig,
@@ -28,6 +27,7 @@ import { Escalation, RunAborted, RunFailure } from './errors.js';
 import { readInstructions } from './instructions.js';
 import { codePhase, feedback, planPhase, startCoder, testPhase, toolContext, verifyPhase, type PhaseEnv } from './phases.js';
 import { anchorLedger, renderPrBody } from './pr-body.js';
+import { installDependencies } from './install.js';
 import { Supervisor } from './supervisor.js';
 
 export interface RunDeps {
@@ -169,41 +169,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     };
 
     let baseline: TestRunResult | null = null;
-    if (testPlan?.install) {
-      const egress = deps.startEgress ? await deps.startEgress(ws.dir) : null;
-      let result: CommandResult;
-      const refused: string[] = [];
-      try {
-        await decide({
-          action: `install dependencies with \`${testPlan.install}\``,
-          by: 'agent',
-          autonomous: true,
-          reason: egress
-            ? 'the tests need them; installs run in the sandbox and reach only the package registries'
-            : 'the tests need them; installs run with full network access (no registry proxy for this runner)',
-        });
-        if (egress) await decide(egressAllowDecision(egress));
-        const installer = deps.makeRunner({ writableDirs: [ws.dir], network: !egress, ...(egress ? { egressProxySocket: egress.socketPath } : {}), maskFile: policy.masks });
-        result = await installer.run(testPlan.install, { cwd: ws.dir, timeoutMs: testTimeoutMs, ...(signal ? { signal } : {}) });
-        for (const d of egress?.decisions() ?? []) {
-          if (!d.allowed) {
-            refused.push(`${d.host}:${d.port}`);
-            await decide({ action: `refuse install egress to ${d.host}:${d.port}`, by: 'policy', autonomous: true, reason: d.reason ?? 'not a package registry' });
-          }
-        }
-      } finally {
-        await egress?.close();
-      }
-      if (signal.aborted) throw new RunAborted('stopped by the user');
-      if (result.exitCode !== 0) {
-        throw new RunFailure(
-          `Installing dependencies with \`${testPlan.install}\` failed (exit ${result.exitCode ?? result.signal}):\n${result.output.slice(-2000)}`,
-          refused.length
-            ? `The install tried to reach ${refused.join(', ')}, which is not a package registry the configuration names. Add the registry to your npm/pip configuration, or set SLIPWAY_INSTALL_NETWORK=full to give installs the full network.`
-            : 'Set the install command in .slipway/config.json ("test": {"install": "..."}) or fix the repository\'s dependencies.',
-        );
-      }
-    }
+    if (testPlan?.install) await installDependencies({ install: testPlan.install, dir: ws.dir, timeoutMs: testTimeoutMs, signal, masks: policy.masks, deps, decide });
     // The baseline runs beside planning (the planner only reads); the coder starts once both are done.
     const baselineRun = testPlan
       ? (async () => {
@@ -381,16 +347,6 @@ async function keepBranch(ws: Workspace): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-function egressAllowDecision(egress: InstallEgress): Decision {
-  const fromRepo = egress.allowed.filter((h) => /repository/.test(h.source)).map((h) => `${h.host} (${h.source})`);
-  return {
-    action: `allow dependency installs to reach ${egress.allowed.map((h) => (h.port ? `${h.host}:${h.port}` : h.host)).join(', ')} (ports 443 and 80 unless given)`,
-    by: 'policy',
-    autonomous: true,
-    reason: `the package registries of npm, pip, Go, cargo and Maven as their configuration names them; every other host is refused${fromRepo.length ? `; named by the repository itself: ${fromRepo.join(', ')}` : ''}`,
-  };
 }
 
 function describeError(error: unknown): { message: string; hint?: string } {
