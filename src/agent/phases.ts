@@ -32,8 +32,20 @@ export interface PhaseEnv extends LoopEnv {
   makeRunner(writableDirs: string[]): CommandRunner;
 }
 
-export async function planPhase(env: PhaseEnv, goal: string, instructions: string): Promise<Plan> {
+/** Plans the goal; `revise` is a plan a person rejected and their reason, to plan again from. */
+export async function planPhase(env: PhaseEnv, goal: string, instructions: string, revise?: { plan: Plan; reason: string }): Promise<Plan> {
   const messages: ChatMessage[] = [{ role: 'user', content: plannerTask(goal, instructions, env.testPlan) }];
+  if (revise) {
+    messages.push({
+      role: 'user',
+      content: [
+        'A person reviewed your earlier plan and rejected it.',
+        `The plan:\n${revise.plan.summary}\nSteps:\n${revise.plan.steps.map((s) => `- ${s}`).join('\n')}\nAcceptance checks:\n${revise.plan.acceptance.map((a) => `- ${a}`).join('\n')}`,
+        `Their reason: ${revise.reason}`,
+        'Read what you need, then submit a revised plan with submit_plan.',
+      ].join('\n\n'),
+    });
+  }
   const input = await converse(
     { role: 'planner', system: PLANNER_SYSTEM, messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan', supervisor: new Supervisor() },
     env,

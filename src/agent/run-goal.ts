@@ -9,6 +9,11 @@ import type {
   CommandRunner,
   Decision,
   EffectiveConfig,
+  Gate,
+  GateRisk,
+  Plan,
+  PolicyKind,
+  RunRecord,
   ModelClient,
   Phase,
   PullRequest,
@@ -20,13 +25,15 @@ import type {
   Workspace,
 } from '../protocol/index.js';
 import { describeRule, HintedError, ModelError, newId } from '../protocol/index.js';
-import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, reopenWorkspace, runTests, slugify, WorkspaceError } from '../workspace/index.js';
+import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, reopenOrReclone, runTests, slugify, WorkspaceError } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
 import { readInstructions } from './instructions.js';
 import { codePhase, feedback, planPhase, startCoder, testPhase, toolContext, verifyPhase, type PhaseEnv } from './phases.js';
 import { anchorLedger, renderPrBody } from './pr-body.js';
+import type { ToolContext } from '../tools/index.js';
+import { AwaitingApproval, ContinuedElsewhere, GateKeeper } from './gates.js';
 import { installDependencies } from './install.js';
 import { Supervisor } from './supervisor.js';
 
@@ -58,7 +65,15 @@ export interface RunRequest {
    * Go on with an existing run (stopped, failed or escalated) in the clone it kept, on its branch; `answer` is a
    * person's reply to its question. `runId` names the run; `base` must be the run's base branch.
    */
-  resume?: { answer?: string };
+  resume?: {
+    answer?: string;
+    /** The run rested at this gate, and a person answered it (approved or rejected). */
+    gate?: Gate;
+    /** A person asked for changes to the run's open pull request: the run goes on and updates it. */
+    revise?: { pr: string; feedback: string };
+  };
+  /** Block at a gate this long for a person's answer (`--wait`); absent: the run rests as awaiting_approval. */
+  waitMs?: number;
   repo: string;
   base?: string;
   config: EffectiveConfig;
@@ -67,9 +82,11 @@ export interface RunRequest {
 
 export interface RunOutcome {
   run: string;
-  status: Extract<RunStatus, 'pr_open' | 'escalated' | 'failed' | 'stopped'>;
+  status: Extract<RunStatus, 'pr_open' | 'escalated' | 'failed' | 'stopped' | 'awaiting_approval'>;
   pr: string | null;
   branch: string | null;
+  /** The gate an `awaiting_approval` run rests at. */
+  gate?: string;
   question?: string;
   error?: string;
   hint?: string;
@@ -82,6 +99,9 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await store.createRun({ id: runId, goal: request.goal, repo: request.repo, base: request.base ?? '', model: deps.model.spec });
   }
   const previous = request.resume ? await store.getRun(runId) : undefined;
+  const refusal = request.resume ? resumeRefusal(runId, previous, request.resume) : undefined;
+  // Refused before anything is recorded: the run stays as it was.
+  if (refusal) return { run: runId, status: 'failed', pr: null, branch: previous?.branch ?? null, error: refusal.message, hint: refusal.hint };
   const emit = async (event: AgentEvent) => {
     const stored = await store.appendEvent(runId, event);
     deps.onEvent?.(stored);
@@ -95,31 +115,35 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await emit({ type: 'phase', phase, status });
   };
   const budget = new Budget(request.config.budgets);
+  /** Aborted when the run comes to rest at a gate: work beside the loop (the baseline) stops. */
+  const resting = new AbortController();
   let workspace: Workspace | null = null;
   let denials: Promise<void> = Promise.resolve();
+  /** The open pull request this run revises (`slipway pr revise`): shipping updates it instead of opening one. */
+  let revising: PullRequest | undefined;
 
   try {
     await emit({ type: 'run_started', goal: request.goal, repo: request.repo, base: request.base ?? 'the checked-out branch', model: deps.model.spec });
     for (const d of deps.initialDecisions ?? []) await decide(d);
     if (request.resume) {
-      if (!previous?.branch || !['escalated', 'stopped', 'failed'].includes(previous.status)) {
-        throw new RunFailure(
-          `Run ${runId} cannot be resumed: it is ${previous ? previous.status : 'unknown'}${previous && !previous.branch ? ' and never got a branch' : ''}.`,
-          'Only a stopped, failed or escalated run that got as far as its clone can go on; start a new run with slipway run.',
-        );
-      }
       if (request.resume.answer) {
         await decide({ action: 'answer the run\'s question', by: 'person', autonomous: false, reason: request.resume.answer });
       }
+      if (request.resume.revise) {
+        await decide({ action: `revise pull request ${request.resume.revise.pr}`, by: 'person', autonomous: false, reason: request.resume.revise.feedback });
+      }
       await store.updateRun(runId, { question: null, error: null });
+    }
+    revising = request.resume?.revise ? await store.getPullRequest(request.resume.revise.pr) : undefined;
+    if (request.resume?.revise && revising?.run !== runId) {
+      throw new RunFailure(`Pull request ${request.resume.revise.pr} is not run ${runId}'s.`, 'See it with: slipway pr show <pr>');
     }
     await enter('setup', 'pending');
     const slug = slugify(request.goal);
     const preparing = previous?.branch
-      ? reopenWorkspace({ repo: request.repo, ...(previous.base ? { base: previous.base } : {}), branch: previous.branch, runId, workspacesDir: deps.workspacesDir }).then((workspace) => ({
-          workspace,
-          notices: [`resuming in the clone the run kept, on ${previous.branch}`],
-        }))
+      ? reopenOrReclone({ repo: request.repo, ...(previous.base || revising?.base ? { base: previous.base || revising!.base } : {}), branch: previous.branch, runId, workspacesDir: deps.workspacesDir, author: request.config.author }).then(
+          ({ workspace, notice }) => ({ workspace, notices: [notice] }),
+        )
       : prepareWorkspace({
           repo: request.repo,
           ...(request.base ? { base: request.base } : {}),
@@ -156,6 +180,21 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     // so its values join the redaction list before any command runs.
     deps.addSecrets?.(await secretValues(filesToMask(ws.dir, policy.masks)));
     const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks });
+    let baseline: TestRunResult | null = null;
+    // Gates: what a rule answers `ask` waits for a person. Approvals given earlier in this run still hold.
+    const gates = new GateKeeper({ store, run: runId, decide, emit, signal, ...(request.waitMs ? { waitMs: request.waitMs } : {}) });
+    const earlierGates = previous ? (await store.listGates()).filter((g) => g.run === runId) : [];
+    for (const g of earlierGates) {
+      if ((g.status === 'approved' || g.status === 'done') && g.action !== 'plan' && g.action !== 'merge') gates.grant(g.action, g.subject);
+    }
+    const ask: NonNullable<ToolContext['ask']> = async (r) =>
+      gates.ask({
+        action: r.kind,
+        subject: r.subject,
+        why: `the agent wants to ${r.kind === 'exec' ? 'run' : r.kind} ${r.shown}, and a rule says a person decides (${r.rule})`,
+        evidence: { diffstat: await ws.diffStat(), testsBefore: baseline?.counts ?? null, testsAfter: null, verdict: null, detail: `${r.kind}: ${r.subject}` },
+        risk: askRisk(r.kind),
+      });
     const env: PhaseEnv = {
       model: deps.model,
       budget,
@@ -165,12 +204,13 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       testPlan,
       testTimeoutMs,
       makeRunner: (dirs) => deps.makeRunner({ writableDirs: dirs, network: false, maskFile: policy.masks }),
-      toolContext: toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy),
+      toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask },
     };
 
-    let baseline: TestRunResult | null = null;
     if (testPlan?.install) await installDependencies({ install: testPlan.install, dir: ws.dir, timeoutMs: testTimeoutMs, signal, masks: policy.masks, deps, decide });
-    // The baseline runs beside planning (the planner only reads); the coder starts once both are done.
+    // The baseline runs beside planning (the planner only reads); the coder starts once both are done. A run
+    // that comes to rest at a gate meanwhile stops it: a resumed run measures the base again.
+    const baselineSignal = AbortSignal.any([signal, resting.signal]);
     const baselineRun = testPlan
       ? (async () => {
           // A resumed clone holds earlier work: the baseline then runs in a checkout of the base commit.
@@ -179,9 +219,9 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
             baseTree ? deps.makeRunner({ writableDirs: [baseTree.dir], network: false, maskFile: policy.masks }) : runner,
             baseTree?.dir ?? ws.dir,
             testPlan,
-            { timeoutMs: testTimeoutMs, signal },
+            { timeoutMs: testTimeoutMs, signal: baselineSignal },
           ).finally(() => baseTree?.dispose());
-          if (signal.aborted) throw new RunAborted('stopped by the user');
+          if (baselineSignal.aborted) throw new RunAborted('stopped by the user');
           await emit({ type: 'tests', when: 'baseline', command: testPlan.command, counts: result.counts, ...(result.counts ? {} : { reason: result.reason ?? 'output not parsed' }) });
           if (result.counts?.failed) {
             await decide({ action: 'proceed with failing tests on the base commit', by: 'agent', autonomous: true, reason: `${result.counts.failed} tests already fail on ${ws.base}; only new failures count against the change` });
@@ -194,24 +234,38 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await enter('plan', 'planning');
     const instructions = await readInstructions(ws.dir);
     const saved = previous ? await store.getPlan(runId) : undefined;
-    const plan = saved ?? (await planPhase(env, request.goal, instructions));
-    if (!saved) {
-      await store.savePlan(runId, plan);
-      await emit({ type: 'plan', plan });
+    const answered = request.resume?.gate;
+    const planRejected = answered?.action === 'plan' && answered.status === 'rejected' ? answered.answer.reason ?? 'no reason given' : undefined;
+    const replan = async (revise?: { plan: Plan; reason: string }): Promise<Plan> => {
+      const next = await planPhase(env, request.goal, instructions, revise);
+      await store.savePlan(runId, next);
+      await emit({ type: 'plan', plan: next });
+      return next;
+    };
+    let plan = saved && planRejected === undefined ? saved : await replan(saved && planRejected !== undefined ? { plan: saved, reason: planRejected } : undefined);
+    // --approve-plan: no code is written before a person approved the plan. A run that asked once asks again.
+    const planGates = earlierGates.filter((g) => g.action === 'plan').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    const lastPlanGate = planGates.at(-1);
+    let planApproved =
+      !(request.config.approvePlan || planGates.length > 0) ||
+      (planRejected === undefined && (lastPlanGate?.status === 'approved' || lastPlanGate?.status === 'done'));
+    while (!planApproved) {
+      const answer = await gates.ask({
+        action: 'plan',
+        subject: plan.summary,
+        why: 'a person asked to approve the plan before any code is written (--approve-plan)',
+        evidence: { diffstat: '', testsBefore: null, testsAfter: null, verdict: null, plan },
+        risk: { level: 'low', reason: 'nothing is changed before the plan is approved' },
+      });
+      if (answer.approved) planApproved = true;
+      else plan = await replan({ plan, reason: answer.reason });
     }
     baseline = await baselineRun;
 
     const coder = startCoder(request.goal, plan, instructions, baseline);
     if (previous) {
       const stat = (await ws.diffStat()).trim();
-      coder.push({
-        role: 'user',
-        content: [
-          `You are resuming this run after it ${previous.status === 'escalated' ? `escalated with: ${previous.question ?? 'a question'}` : `was ${previous.status}`}.`,
-          stat ? `Your earlier work is committed on this branch:\n${stat}` : 'No earlier change was kept.',
-          request.resume?.answer ? `A person answered: ${request.resume.answer}` : 'A person asked you to go on.',
-        ].join('\n\n'),
-      });
+      coder.push({ role: 'user', content: [resumedBecause(previous, request.resume ?? {}), stat ? `Your earlier work is committed on this branch:\n${stat}` : 'No earlier change was kept.', resumeNote(request.resume ?? {})].join('\n\n') });
     }
     const coderSupervisor = new Supervisor();
     let verification: Verification | null = null;
@@ -231,8 +285,9 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         }
         await denials;
         await enter('ship', 'shipping');
-        const pr = await ship({ request, runId, workspace: ws, plan, outcome, verification, summary: finished.summary, budget, deps, decide });
+        const pr = await ship({ request, runId, workspace: ws, plan, outcome, verification, summary: finished.summary, budget, deps, decide, ...(revising ? { revising } : {}) });
         await store.updateRun(runId, { status: 'pr_open', prId: pr.id, usage: budget.usage, steps: budget.steps });
+        if (revising) await emit({ type: 'notice', message: `pull request ${pr.id} is updated to ${pr.head.slice(0, 10)}` });
         await emit({ type: 'pr_opened', pr: pr.id, branch: pr.branch });
         await ws.dispose();
         return { run: runId, status: 'pr_open', pr: pr.id, branch: pr.branch };
@@ -253,7 +308,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await denials.catch(() => undefined);
     const branch = workspace?.branch ?? null;
     if (error instanceof Escalation) {
-      const kept = workspace ? await keepBranch(workspace) : null;
+      const kept = workspace ? await keepBranch(workspace, 'escalated') : null;
       const question = kept && !error.question.includes(kept) ? `${error.question} (work kept on branch ${kept})` : error.question;
       await decide({ action: 'escalate to a person', by: 'agent', autonomous: false, reason: question });
       if (kept && workspace) {
@@ -267,6 +322,19 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       await store.updateRun(runId, { status: 'escalated', question });
       await emit({ type: 'escalated', question });
       return { run: runId, status: 'escalated', pr: null, branch: kept, question };
+    }
+    if (error instanceof AwaitingApproval) {
+      resting.abort();
+      const kept = workspace ? await keepBranch(workspace, 'awaiting approval') : null;
+      const g = error.gate;
+      const question = `${g.action === 'plan' ? `The plan ("${g.subject}")` : `${g.action} ${g.subject}`} awaits a person's approval: slipway approve ${g.id} [--note "..."], or slipway reject ${g.id} --reason "..."`;
+      await store.updateRun(runId, { status: 'awaiting_approval', question });
+      return { run: runId, status: 'awaiting_approval', pr: revising?.id ?? null, branch: kept ?? branch, gate: g.id, question };
+    }
+    if (error instanceof ContinuedElsewhere) {
+      resting.abort();
+      await emit({ type: 'notice', message: `${error.message}; this process leaves the run to it` });
+      return { run: runId, status: 'stopped', pr: null, branch };
     }
     if (error instanceof RunAborted || signal.aborted) {
       if (workspace) await workspace.commitAll('slipway: work in progress (stopped)').catch(() => undefined);
@@ -292,13 +360,20 @@ async function ship(a: {
   budget: Budget;
   deps: RunDeps;
   decide: (d: Decision) => Promise<void>;
+  /** The open pull request this run revises: it is updated in place. */
+  revising?: PullRequest;
 }): Promise<PullRequest> {
   const ws = a.workspace;
   const head = await ws.commitAll(`slipway: ${firstLine(a.request.goal)}`);
   await ws.publishBranch();
-  await a.decide({ action: `open a pull request from ${ws.branch} into ${ws.base}`, by: 'agent', autonomous: true, reason: 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged' });
+  const proof = 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged';
+  await a.decide(
+    a.revising
+      ? { action: `update pull request ${a.revising.id} on ${ws.branch} to ${head.slice(0, 10)}`, by: 'agent', autonomous: true, reason: `the revision a person asked for is done: ${proof}` }
+      : { action: `open a pull request from ${ws.branch} into ${ws.base}`, by: 'agent', autonomous: true, reason: proof },
+  );
   const decisions = await a.deps.store.listDecisions(a.runId);
-  const prId = newId('pr');
+  const prId = a.revising?.id ?? newId('pr');
   // No decision follows this one: the anchor kept in the user's repository and in the body covers them all.
   const ledger = await anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author });
   const diffstat = await ws.diffStat();
@@ -332,21 +407,80 @@ async function ship(a: {
     decisions,
     ledger,
     usage: { ...a.budget.usage },
-    createdAt: new Date().toISOString(),
+    createdAt: a.revising?.createdAt ?? new Date().toISOString(),
   };
+  if (a.revising) {
+    const revised: PullRequest = {
+      ...pr,
+      history: [...(a.revising.history ?? []), { at: new Date().toISOString(), event: 'revised', by: 'slipway', note: `now at ${head.slice(0, 10)}: ${a.summary.slice(0, 300)}` }],
+    };
+    await a.deps.store.updatePullRequest(revised);
+    return revised;
+  }
   await a.deps.store.createPullRequest(pr);
   return pr;
 }
 
 /** Commits what the agent did and fetches the branch into the user's repository, so nothing is lost. */
-async function keepBranch(ws: Workspace): Promise<string | null> {
+async function keepBranch(ws: Workspace, why: string): Promise<string | null> {
   try {
-    await ws.commitAll('slipway: work in progress (escalated)');
+    await ws.commitAll(`slipway: work in progress (${why})`);
     await ws.publishBranch();
     return ws.branch;
   } catch {
     return null;
   }
+}
+
+/** Why a run cannot go on from the state it is in (message and what to do), or undefined when it can. */
+function resumeRefusal(runId: string, previous: RunRecord | undefined, resume: NonNullable<RunRequest['resume']>): { message: string; hint: string } | undefined {
+  const resumable = ['escalated', 'stopped', 'failed', ...(resume.gate ? ['awaiting_approval'] : []), ...(resume.revise ? ['pr_open'] : [])];
+  if (!previous?.branch || !resumable.includes(previous.status)) {
+    return {
+      message: `Run ${runId} cannot be resumed: it is ${previous ? previous.status : 'unknown'}${previous && !previous.branch ? ' and never got a branch' : ''}.`,
+      hint:
+        previous?.status === 'awaiting_approval'
+        ? 'It waits at a gate: answer it with slipway approve <gate> or slipway reject <gate> --reason "..." (slipway gates lists them).'
+        : previous?.status === 'pr_open'
+          ? `Its pull request is open: ask for changes with slipway pr revise ${previous.prId ?? '<pr>'} "..."`
+          : 'Only a stopped, failed or escalated run that got as far as its clone can go on; start a new run with slipway run.',
+    };
+  }
+  return undefined;
+}
+
+/** How risky an action a rule answered `ask` is, by kind. */
+function askRisk(kind: PolicyKind): GateRisk {
+  switch (kind) {
+    case 'read':
+      return { level: 'low', reason: 'reading changes nothing' };
+    case 'write':
+    case 'exec':
+      return { level: 'medium', reason: `the ${kind === 'exec' ? 'command runs' : 'file is written'} in the sandbox, inside the run's clone` };
+    default:
+      return { level: 'high', reason: `${kind} reaches beyond the run's clone` };
+  }
+}
+
+/** The first line a resumed coder reads: why the run stopped. */
+function resumedBecause(previous: RunRecord, resume: NonNullable<RunRequest['resume']>): string {
+  if (resume.revise) return `Your pull request ${resume.revise.pr} is open for review, and a reviewer asked for changes.`;
+  if (previous.status === 'awaiting_approval') return 'You are resuming this run after it waited for a person\'s approval.';
+  if (previous.status === 'escalated') return `You are resuming this run after it escalated with: ${previous.question ?? 'a question'}.`;
+  return `You are resuming this run after it was ${previous.status}.`;
+}
+
+/** What the person said, for a resumed coder. */
+function resumeNote(resume: NonNullable<RunRequest['resume']>): string {
+  if (resume.revise) return `The reviewer's feedback: ${resume.revise.feedback}\nMake these changes on this branch, run the tests, and call finish.`;
+  const gate = resume.gate;
+  if (gate && gate.action !== 'plan') {
+    const what = `${gate.action === 'exec' ? 'run' : gate.action} ${gate.subject}`;
+    if (gate.status === 'rejected') return `A person refused your request to ${what}. Their reason: ${gate.answer.reason ?? 'none given'}. Do without it or choose another way.`;
+    return `A person approved your request to ${what}${'answer' in gate && gate.answer.note ? ` (${gate.answer.note})` : ''}. You may do it now.`;
+  }
+  if (gate?.action === 'plan') return 'A person approved the plan. Carry it out.';
+  return resume.answer ? `A person answered: ${resume.answer}` : 'A person asked you to go on.';
 }
 
 function describeError(error: unknown): { message: string; hint?: string } {

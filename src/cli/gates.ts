@@ -9,7 +9,8 @@ import { loadRepoConfig, loadUserConfig, slipwayHome } from './home.js';
 import { mergeSubject, notePullRequest, pendingMergeGate, performMerge, type MergeContext } from './merge-gate.js';
 import type { Output } from './output.js';
 import { NotFoundError } from './records.js';
-import { EXIT } from './run-command.js';
+import { EXIT, resumeCommand, type RunFlags } from './run-command.js';
+import { UsageError } from './home.js';
 
 /** A refusal that is not a bug: printed as `error: message` with a hint, exit 1. */
 class GateError extends Error {
@@ -54,9 +55,13 @@ export function gatesCommand(out: Output, env: NodeJS.ProcessEnv, json: boolean)
       out.stdout(JSON.stringify(gates));
       return EXIT.ok;
     }
-    if (gates.length === 0) out.stdout('No gates. A merge asks for one: slipway pr merge <pr>');
+    if (gates.length === 0) out.stdout('No gates. A merge asks for one (slipway pr merge <pr>), so do run --approve-plan and any action a policy rule answers with ask.');
     for (const g of gates) {
-      out.stdout(`${g.id}  ${g.status.padEnd(8)}  ${g.action} ${g.subject}${g.pr ? ` (${g.pr})` : ''}  risk ${g.risk.level}: ${g.risk.reason}`);
+      out.stdout(`${g.id}  ${g.status.padEnd(8)}  ${g.action} ${g.action === 'plan' ? `"${g.subject}"` : g.subject}${g.pr ? ` (${g.pr})` : ''}  run ${g.run}  risk ${g.risk.level}: ${g.risk.reason}`);
+      if (g.status === 'pending' && g.evidence.plan) {
+        out.stdout(`  steps:\n${g.evidence.plan.steps.map((s) => `    - ${s}`).join('\n')}\n  acceptance:\n${g.evidence.plan.acceptance.map((a) => `    - ${a}`).join('\n')}`);
+      }
+      if (g.status === 'pending' && g.evidence.diffstat.trim()) out.stdout(`  changes so far: ${g.evidence.diffstat.trim().split('\n').at(-1)}`);
       if (g.status === 'pending') out.stdout(`  why: ${g.why}\n  answer with: slipway approve ${g.id} [--note "..."]  or  slipway reject ${g.id} --reason "..."`);
       if (g.status === 'done' || g.status === 'failed') out.stdout(`  ${g.outcome}`);
     }
@@ -102,7 +107,20 @@ export function prMergeCommand(prId: string, flags: { json?: boolean }, out: Out
   });
 }
 
-export function approveCommand(gateId: string, flags: { note?: string; json?: boolean }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+/** Flags of approve and reject that a run going on uses. */
+export interface AnswerFlags {
+  json?: boolean;
+  model?: string;
+  baseUrl?: string;
+}
+
+export async function approveCommand(gateId: string, flags: AnswerFlags & { note?: string }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  const runGate = await withGate(env, gateId);
+  if (runGate) return answerRunGate(runGate, { approve: true, ...(flags.note ? { text: flags.note } : {}) }, flags, out, env);
+  return approveMerge(gateId, flags, out, env);
+}
+
+function approveMerge(gateId: string, flags: { note?: string; json?: boolean }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   const json = flags.json === true;
   return withStore(env, async (store, home) => {
     const gate = await pendingGate(store, gateId);
@@ -137,17 +155,135 @@ export function approveCommand(gateId: string, flags: { note?: string; json?: bo
   });
 }
 
-export function rejectCommand(gateId: string, flags: { reason: string; json?: boolean }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+export async function rejectCommand(gateId: string, flags: AnswerFlags & { reason: string; revise?: boolean }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  if (!flags.reason.trim()) throw new GateError('The reason is empty.', 'Say why, e.g. slipway reject g-… --reason "the rounding is wrong"');
+  const runGate = await withGate(env, gateId);
+  if (runGate) return answerRunGate(runGate, { approve: false, text: flags.reason }, flags, out, env);
+  const code = await rejectMerge(gateId, flags, out, env);
+  if (code !== EXIT.ok || flags.revise === false) return code;
+  // The reason goes back to the agent: it revises the pull request on the same branch.
+  const { prId } = await withGateRecord(env, gateId);
+  if (!prId) return code;
+  return reviseCommand(prId, flags.reason, runFlags(flags), out, env);
+}
+
+/** The pending gate when it belongs to a run (plan, command, file), or undefined for a merge gate. */
+async function withGate(env: NodeJS.ProcessEnv, gateId: string): Promise<Gate | undefined> {
+  let found: Gate | undefined;
+  await withStore(env, async (store) => {
+    const gate = await pendingGate(store, gateId);
+    if (gate.action !== 'merge') found = gate;
+    return EXIT.ok;
+  });
+  return found;
+}
+
+async function withGateRecord(env: NodeJS.ProcessEnv, gateId: string): Promise<{ prId?: string }> {
+  let prId: string | undefined;
+  await withStore(env, async (store) => {
+    prId = (await store.getGate(gateId))?.pr;
+    return EXIT.ok;
+  });
+  return prId ? { prId } : {};
+}
+
+/**
+ * A run rests at (or blocks on) this gate. The answer is recorded; a run that blocks on it (`--wait`) goes on
+ * by itself, and otherwise the run goes on here, in this process, with the answer.
+ */
+async function answerRunGate(gate: Gate, answer: { approve: boolean; text?: string }, flags: AnswerFlags, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  const { waiterAlive } = await import('../agent/gates.js');
+  let continued: Gate | undefined;
+  await withStore(env, async (store) => {
+    const at = new Date().toISOString();
+    const reply = { by: 'person' as const, ...(answer.approve ? (answer.text ? { note: answer.text } : {}) : { reason: answer.text ?? '' }), at };
+    const answered: Gate = answer.approve ? { ...gate, status: 'approved', answer: reply, updatedAt: at } : { ...gate, status: 'rejected', answer: reply, updatedAt: at };
+    await store.transitionGate(answered, 'pending');
+    await store.addDecision(gate.run, {
+      action: `${answer.approve ? 'approve' : 'reject'} gate ${gate.id}: ${gate.action} ${gate.subject}`,
+      by: 'person',
+      autonomous: false,
+      reason: answer.text ?? 'approved without a note',
+      evidence: gate.id,
+    });
+    if (waiterAlive(gate) && (await takenUp(store, gate))) {
+      out.stderr(`Gate ${gate.id} ${answered.status}; run ${gate.run} was waiting for it and goes on by itself.`);
+      if (flags.json) out.stdout(JSON.stringify({ gate: gate.id, status: answered.status, run: gate.run, continued: 'waiting process' }));
+      return EXIT.ok;
+    }
+    if (answered.status === 'approved') {
+      // Claim the continuation (compare and set): only one process goes on with the run.
+      continued = { ...answered, status: 'done', outcome: 'the run went on in slipway approve', updatedAt: new Date().toISOString() };
+      await store.transitionGate(continued, 'approved');
+    } else {
+      continued = answered;
+    }
+    return EXIT.ok;
+  });
+  if (!continued) return EXIT.ok;
+  out.stderr(`Gate ${gate.id} ${answer.approve ? 'approved' : 'rejected'}; run ${gate.run} goes on here.`);
+  return resumeCommand(gate.run, undefined, runFlags(flags), out, env, { gate: continued });
+}
+
+/** Whether the process that blocks on the gate took the answer up (its gate_answered event), within a few seconds. */
+async function takenUp(store: RunStore, gate: Gate): Promise<boolean> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const events = await store.listEvents(gate.run);
+    if (events.some((e) => e.event.type === 'gate_answered' && e.event.gate === gate.id)) return true;
+    const now = await store.getGate(gate.id);
+    if (now?.status === 'done') return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function runFlags(flags: AnswerFlags): Omit<RunFlags, 'repo'> {
+  return { ...(flags.json ? { json: true } : {}), ...(flags.model ? { model: flags.model } : {}), ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}) };
+}
+
+/**
+ * `slipway pr revise <pr> "feedback"` (and a rejected merge gate): the run that opened the pull request goes
+ * on, on the same branch, with the feedback; when it passes again, the pull request is updated in place.
+ */
+export async function reviseCommand(
+  prId: string,
+  feedback: string,
+  flags: Omit<RunFlags, 'repo'>,
+  out: Output,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  if (!feedback.trim()) throw new UsageError('The feedback is empty. Say what to change, e.g. slipway pr revise pr-… "round to cents".');
+  let runId = '';
+  await withStore(env, async (store) => {
+    const pr = await openPullRequest(store, prId);
+    runId = pr.run;
+    const at = new Date().toISOString();
+    // A merge that waits would merge what is about to change: the revision supersedes it.
+    for (const g of (await store.listGates()).filter((g) => g.pr === pr.id && g.status === 'pending')) {
+      await store.transitionGate({ ...g, status: 'rejected', answer: { by: 'person', reason: `superseded: the pull request went back for revision (${feedback})`, at }, updatedAt: at }, 'pending');
+    }
+    await notePullRequest(store, pr, { event: 'revision_requested', by: 'person', note: feedback });
+    return EXIT.ok;
+  });
+  out.stderr(`Pull request ${prId} goes back to the agent (run ${runId}) with your feedback.`);
+  return resumeCommand(runId, undefined, flags, out, env, { revise: { pr: prId, feedback } });
+}
+
+function rejectMerge(gateId: string, flags: { reason: string; json?: boolean; revise?: boolean }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   const json = flags.json === true;
   return withStore(env, async (store) => {
-    if (!flags.reason.trim()) throw new GateError('The reason is empty.', 'Say why, e.g. slipway reject g-… --reason "the rounding is wrong"');
     const gate = await pendingGate(store, gateId);
     const at = new Date().toISOString();
     await store.transitionGate({ ...gate, status: 'rejected', answer: { by: 'person', reason: flags.reason, at }, updatedAt: at }, 'pending');
     await store.addDecision(gate.run, { action: `reject gate ${gate.id}: ${gate.action} ${gate.subject}`, by: 'person', autonomous: false, reason: flags.reason, evidence: gate.id });
     const pr = gate.pr ? await store.getPullRequest(gate.pr) : undefined;
     if (pr) await notePullRequest(store, pr, { event: 'rejected', by: 'person', note: flags.reason, gate: gate.id });
-    line(out, json, { gate: gate.id, status: 'rejected', pr: gate.pr ?? null }, `Gate ${gate.id} rejected; ${gate.pr ? `pull request ${gate.pr} stays open with your reason recorded` : 'nothing was done'}.`);
+    const revise = flags.revise !== false && gate.pr;
+    const human = `Gate ${gate.id} rejected; ${gate.pr ? `pull request ${gate.pr} stays open with your reason recorded${revise ? ', and goes back to the agent with it' : ''}` : 'nothing was done'}.`;
+    // When the revision follows, stdout belongs to the run (its --json lines end with the run's status line).
+    if (revise) out.stderr(human);
+    else line(out, json, { gate: gate.id, status: 'rejected', pr: gate.pr ?? null }, human);
     return EXIT.ok;
   });
 }

@@ -35,6 +35,8 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
     .option('--max-minutes <n>', 'budget: wall time')
     .option('--verify-rounds <n>', 'fix-and-verify rounds before escalating')
     .option('--test-command <cmd>', 'test command (default: detected)')
+    .option('--approve-plan', 'a gate after planning: a person approves the plan before any code is written')
+    .option('--wait [duration]', 'block at a gate until a person answers (default 1h; e.g. 90s, 15m, 2h); without it the run exits 4 there')
     .addOption(new Option('--no-sandbox', 'run commands without bubblewrap (dangerous, recorded as your decision)'))
     .action(async (goal: string, flags: RunFlags) => setExit(await runCommand(goal, flags, out, env)));
 
@@ -51,6 +53,7 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
       .option('--max-steps <n>', 'budget: model calls')
       .option('--max-dollars <n>', 'budget: model spend in dollars')
       .option('--verify-rounds <n>', 'fix-and-verify rounds before escalating')
+      .option('--wait [duration]', 'block at a gate until a person answers (default 1h)')
       .addOption(new Option('--no-sandbox', 'run commands without bubblewrap (dangerous, recorded as your decision)'))
       .action(async (run: string, ...rest: unknown[]) => {
         const answer = name === 'answer' ? (rest[0] as string) : undefined;
@@ -76,6 +79,21 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
       setExit(await prMergeCommand(id, flags, out, env));
     });
 
+  pr.command('revise')
+    .description('Send an open pull request back to the agent with your feedback; it works on the same branch and updates the PR')
+    .argument('<id>', 'pull request id (pr-…)')
+    .argument('<feedback>', 'what to change, in plain language')
+    .option('--model <spec>', "model for the revision (default: the run's own)")
+    .option('--base-url <url>', 'API base URL (required for openai-compatible)')
+    .option('--json', 'JSON lines only, as for run')
+    .option('--max-steps <n>', 'budget: model calls')
+    .option('--max-dollars <n>', 'budget: model spend in dollars')
+    .option('--wait [duration]', 'block at a gate until a person answers (default 1h)')
+    .action(async (id: string, feedback: string, flags: Omit<RunFlags, 'repo'>) => {
+      const { reviseCommand } = await import('./gates.js');
+      setExit(await reviseCommand(id, feedback, flags, out, env));
+    });
+
   program
     .command('gates')
     .description('Approval gates, pending first')
@@ -86,21 +104,26 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
     });
   program
     .command('approve')
-    .description('Approve a pending gate; for a merge, Slipway merges on the host after re-running the tests')
+    .description('Approve a pending gate: a merge is performed on the host after re-running the tests; a run that rests at the gate goes on')
     .argument('<gate>', 'gate id (g-…)')
     .option('--note <text>', 'a note recorded with your answer')
     .option('--json', 'JSON output')
-    .action(async (id: string, flags: { note?: string; json?: boolean }) => {
+    .option('--model <spec>', "for a run that goes on: its model (default: the run's own)")
+    .option('--base-url <url>', 'API base URL (required for openai-compatible)')
+    .action(async (id: string, flags: { note?: string; json?: boolean; model?: string; baseUrl?: string }) => {
       const { approveCommand } = await import('./gates.js');
       setExit(await approveCommand(id, flags, out, env));
     });
   program
     .command('reject')
-    .description('Reject a pending gate with a reason; a merge gate leaves the pull request open')
+    .description('Reject a pending gate with a reason: the reason goes back to the agent, which works on (a merge gate: revises the pull request)')
     .argument('<gate>', 'gate id (g-…)')
-    .requiredOption('--reason <text>', 'why: recorded on the gate, the pull request and the ledger')
+    .requiredOption('--reason <text>', 'why: recorded on the gate, the pull request and the ledger, and sent to the agent')
+    .option('--no-revise', 'a merge gate: only record the rejection; the pull request stays open as it is')
     .option('--json', 'JSON output')
-    .action(async (id: string, flags: { reason: string; json?: boolean }) => {
+    .option('--model <spec>', "for a run that goes on: its model (default: the run's own)")
+    .option('--base-url <url>', 'API base URL (required for openai-compatible)')
+    .action(async (id: string, flags: { reason: string; revise?: boolean; json?: boolean; model?: string; baseUrl?: string }) => {
       const { rejectCommand } = await import('./gates.js');
       setExit(await rejectCommand(id, flags, out, env));
     });

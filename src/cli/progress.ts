@@ -82,6 +82,10 @@ export function describe(event: AgentEvent): string | null {
       return `  decision (${event.decision.by}${event.decision.autonomous ? '' : ', escalated'}): ${event.decision.action}`;
     case 'escalated':
       return `✋ escalated: ${event.question}`;
+    case 'awaiting_approval':
+      return `✋ ${event.action} ${event.subject} awaits approval: gate ${event.gate}${event.waiting ? ' (waiting for the answer)' : ''}\n  approve: slipway approve ${event.gate}   reject: slipway reject ${event.gate} --reason "..."`;
+    case 'gate_answered':
+      return `  gate ${event.gate} ${event.status}${event.note ? `: ${event.note}` : ''}`;
     case 'pr_opened':
       return `✔ pull request ${event.pr} opened from ${event.branch}`;
     case 'failed':

@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Decision, EffectiveConfig, ModelClient, SlipwayConfig } from '../protocol/index.js';
+import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from '../protocol/index.js';
 import { mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
@@ -24,6 +24,30 @@ export interface RunFlags {
   verifyRounds?: string;
   testCommand?: string;
   sandbox?: boolean;
+  /** `--wait [duration]`: block at a gate for an answer (true: the default time). */
+  wait?: string | boolean;
+  approvePlan?: boolean;
+}
+
+/** How long `--wait` blocks without a duration. */
+export const DEFAULT_WAIT_SECONDS = 3600;
+
+/** `--wait` as milliseconds: `90`, `90s`, `15m`, `2h`; undefined when not waiting. */
+export function parseWait(value: string | boolean | undefined): number | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return DEFAULT_WAIT_SECONDS * 1000;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(value);
+  const n = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--wait takes a duration such as 90s, 15m or 2h, got "${value}".`);
+  return n * 1000;
+}
+
+/** A run that goes on: after a stop or an escalation, after a gate was answered, or to revise its pull request. */
+export interface ResumeRequest {
+  runId: string;
+  answer?: string;
+  gate?: Gate;
+  revise?: { pr: string; feedback: string };
 }
 
 export const EXIT = { ok: 0, error: 1, usage: 2, escalated: 3, awaitingApproval: 4, stopped: 130 } as const;
@@ -33,8 +57,9 @@ export async function runCommand(
   flags: RunFlags,
   out: Output,
   env: NodeJS.ProcessEnv,
-  resume?: { runId: string; answer?: string },
+  resume?: ResumeRequest,
 ): Promise<number> {
+  const waitMs = parseWait(flags.wait);
   if (!goal.trim()) throw new UsageError('The goal is empty. Say what you want done, e.g. slipway run "fix the failing date parser" --repo .');
   const home = slipwayHome(env);
   const repo = path.resolve(flags.repo);
@@ -136,7 +161,17 @@ export async function runCommand(
     model = redactingModel(model, redactor);
     await mkdir(cacheDir, { recursive: true });
     const outcome = await runGoal(
-      { goal, repo, ...(flags.base ? { base: flags.base } : {}), config, runId, ...(resume ? { resume: resume.answer ? { answer: resume.answer } : {} } : {}) },
+      {
+        goal,
+        repo,
+        ...(flags.base ? { base: flags.base } : {}),
+        config,
+        runId,
+        ...(waitMs ? { waitMs } : {}),
+        ...(resume
+          ? { resume: { ...(resume.answer ? { answer: resume.answer } : {}), ...(resume.gate ? { gate: resume.gate } : {}), ...(resume.revise ? { revise: resume.revise } : {}) } }
+          : {}),
+      },
       {
         store,
         model,
@@ -154,6 +189,7 @@ export async function runCommand(
       run: outcome.run,
       status: outcome.status === 'stopped' ? 'failed' : outcome.status,
       pr: outcome.pr,
+      ...(outcome.gate ? { gate: outcome.gate } : {}),
       ...(outcome.question ? { question: outcome.question } : {}),
       ...(outcome.status === 'failed' ? { error: [outcome.error, outcome.hint].filter(Boolean).join(' ') } : {}),
       ...(outcome.status === 'stopped' ? { error: 'stopped by the user; the work is kept on the clone' } : {}),
@@ -164,6 +200,8 @@ export async function runCommand(
         return finish(line, EXIT.ok, `Pull request ${outcome.pr} is open on branch ${outcome.branch}; review it with: slipway pr show ${outcome.pr}`);
       case 'escalated':
         return finish(line, EXIT.escalated, `Slipway needs you (run ${outcome.run}):\n  ${outcome.question}`);
+      case 'awaiting_approval':
+        return finish(line, EXIT.awaitingApproval, `Run ${outcome.run} waits at gate ${outcome.gate}:\n  ${outcome.question}`);
       case 'stopped':
         return finish(line, EXIT.stopped, `Run ${outcome.run} stopped.`);
       default:
@@ -199,11 +237,19 @@ function flagLayer(flags: RunFlags): SlipwayConfig {
     ...(flags.testCommand ? { test: { command: flags.testCommand } } : {}),
     ...(Object.keys(definedBudgets).length ? { budgets: definedBudgets } : {}),
     ...(rounds ? { verifyRounds: rounds } : {}),
+    ...(flags.approvePlan ? { approvePlan: true } : {}),
   };
 }
 
 /** `slipway resume <run>` and `slipway answer <run> "..."`: the run goes on in the clone it kept. */
-export async function resumeCommand(runId: string, answer: string | undefined, flags: Omit<RunFlags, 'repo'>, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+export async function resumeCommand(
+  runId: string,
+  answer: string | undefined,
+  flags: Omit<RunFlags, 'repo'>,
+  out: Output,
+  env: NodeJS.ProcessEnv,
+  more: Omit<ResumeRequest, 'runId' | 'answer'> = {},
+): Promise<number> {
   if (answer !== undefined && !answer.trim()) throw new UsageError('The answer is empty. Say what the run should do, e.g. slipway answer r-xxxx "use the v2 API".');
   const { openSqliteStore } = await import('../store/index.js');
   const store = await openSqliteStore(path.join(slipwayHome(env), 'slipway.db'));
@@ -214,6 +260,6 @@ export async function resumeCommand(runId: string, answer: string | undefined, f
     { ...flags, repo: run.repo, ...(run.base ? { base: run.base } : {}), ...(flags.model ? {} : { model: run.model }) },
     out,
     env,
-    { runId, ...(answer !== undefined ? { answer } : {}) },
+    { runId, ...(answer !== undefined ? { answer } : {}), ...more },
   );
 }

@@ -34,7 +34,7 @@ export interface InstanceResult {
   reason?: string;
   run: {
     id: string;
-    status: Extract<RunStatus, 'pr_open' | 'escalated' | 'failed' | 'stopped'>;
+    status: Extract<RunStatus, 'pr_open' | 'escalated' | 'failed' | 'stopped' | 'awaiting_approval'>;
     pr: string | null;
     branch: string | null;
     question?: string;

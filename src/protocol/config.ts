@@ -27,6 +27,7 @@ export const configSchema = z
       .partial()
       .strict(),
     verifyRounds: z.number().int().min(1).max(10).describe('Rounds of fix-and-verify before escalating'),
+    approvePlan: z.boolean().describe('Ask a person to approve the plan before any code is written'),
     modelGiveUpSeconds: z.number().positive().describe('Give up on a model that stays unreachable after this long'),
     author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),
     policy: policyRulesSchema.describe('Rules {kind, pattern, action}; a repository may only tighten the defaults'),
@@ -43,6 +44,8 @@ export interface EffectiveConfig {
   commandTimeoutSeconds: number;
   budgets: { steps: number; tokens: number; dollars: number; wallMinutes: number };
   verifyRounds: number;
+  /** A gate after planning: a person approves the plan before the coder starts. */
+  approvePlan: boolean;
   modelGiveUpSeconds: number;
   author: { name: string; email: string };
   /** Policy rules by layer; src/policy puts them after the defaults and drops repository rules that loosen. */
@@ -55,6 +58,7 @@ export const DEFAULT_CONFIG: EffectiveConfig = {
   commandTimeoutSeconds: 120,
   budgets: { steps: 80, tokens: 3_000_000, dollars: 5, wallMinutes: 30 },
   verifyRounds: 3,
+  approvePlan: false,
   modelGiveUpSeconds: 60,
   author: { name: 'Slipway', email: 'slipway@localhost' },
   policy: { repository: [], user: [] },
@@ -73,6 +77,7 @@ export function mergeConfig(...layers: SlipwayConfig[]): EffectiveConfig {
     if (layer.commandTimeoutSeconds) out.commandTimeoutSeconds = layer.commandTimeoutSeconds;
     if (layer.budgets) out.budgets = { ...out.budgets, ...layer.budgets };
     if (layer.verifyRounds) out.verifyRounds = layer.verifyRounds;
+    if (layer.approvePlan !== undefined) out.approvePlan = layer.approvePlan;
     if (layer.modelGiveUpSeconds) out.modelGiveUpSeconds = layer.modelGiveUpSeconds;
     if (layer.author) out.author = layer.author;
   }

@@ -1,8 +1,15 @@
 /** Approval gates: durable rows a person answers from the host; the agent can neither see nor answer them. */
+import { POLICY_KINDS } from './policy.js';
+import type { Plan } from './run.js';
 import type { TestCounts } from './tests.js';
 
-/** What a gate guards; `merge` (of a pull request into its base branch) is the first. */
-export type GateAction = 'merge';
+/**
+ * What a gate guards: an action of a policy kind that a rule answered `ask` (`merge` of a pull request into its
+ * base, `exec` of a command, `write` of a file, ...), or `plan`: a run's plan, when the person asked to see it
+ * before any code is written (--approve-plan).
+ */
+export const GATE_ACTIONS = [...POLICY_KINDS, 'plan'] as const;
+export type GateAction = (typeof GATE_ACTIONS)[number];
 
 export type GateRiskLevel = 'low' | 'medium' | 'high';
 
@@ -17,7 +24,12 @@ export interface GateEvidence {
   diffstat: string;
   testsBefore: TestCounts | null;
   testsAfter: TestCounts | null;
-  verdict: 'pass' | 'fail';
+  /** The verifier's verdict; null before there is one (a plan, a command mid-run). */
+  verdict: 'pass' | 'fail' | null;
+  /** The plan a plan gate asks about. */
+  plan?: Plan;
+  /** What exactly would happen: the command line, the file and why. */
+  detail?: string;
 }
 
 export interface GateAnswer {
@@ -38,6 +50,11 @@ interface GateBase {
   why: string;
   evidence: GateEvidence;
   risk: GateRisk;
+  /**
+   * The process that blocks on this gate (`slipway run --wait`): it goes on by itself once the gate is
+   * answered. Absent: nobody waits, and approving or rejecting continues the run in the answering process.
+   */
+  waiter?: { pid: number; host: string };
   createdAt: string;
   updatedAt: string;
 }

@@ -9,12 +9,14 @@ export type RunStatus =
   | 'testing'
   | 'verifying'
   | 'shipping'
+  | 'awaiting_approval'
   | 'pr_open'
   | 'escalated'
   | 'failed'
   | 'stopped';
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['pr_open', 'escalated', 'failed', 'stopped'];
+/** Where a run rests until someone acts; `awaiting_approval` goes on when a person answers its gate. */
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['pr_open', 'escalated', 'failed', 'stopped', 'awaiting_approval'];
 
 export type Phase = 'setup' | 'plan' | 'code' | 'test' | 'verify' | 'ship';
 
@@ -136,7 +138,7 @@ export interface PullRequest {
 
 export interface PullRequestEvent {
   at: string;
-  event: 'merge_requested' | 'approved' | 'rejected' | 'merged' | 'merge_failed';
+  event: 'merge_requested' | 'approved' | 'rejected' | 'merged' | 'merge_failed' | 'revision_requested' | 'revised';
   by: 'person' | 'policy' | 'slipway';
   note: string;
   gate?: string;
@@ -157,6 +159,8 @@ export type AgentEvent =
   | { type: 'verification'; verification: Verification }
   | { type: 'decision'; decision: Decision }
   | { type: 'escalated'; question: string }
+  | { type: 'awaiting_approval'; gate: string; action: string; subject: string; waiting: boolean }
+  | { type: 'gate_answered'; gate: string; status: 'approved' | 'rejected'; note?: string }
   | { type: 'pr_opened'; pr: string; branch: string }
   | { type: 'failed'; error: string }
   | { type: 'stopped'; reason: string };

@@ -40,6 +40,8 @@ export const sampleEvents: { [K in AgentEvent['type']]: Extract<AgentEvent, { ty
   },
   decision: { type: 'decision', decision: { action: 'run npm install', by: 'policy', autonomous: true, reason: 'allow rule' } },
   escalated: { type: 'escalated', question: 'Which currency should rounding use?' },
+  awaiting_approval: { type: 'awaiting_approval', gate: 'g-1', action: 'exec', subject: 'npm publish', waiting: true },
+  gate_answered: { type: 'gate_answered', gate: 'g-1', status: 'rejected', note: 'not yet' },
   pr_opened: { type: 'pr_opened', pr: 'pr-abcdefgh', branch: 'slipway/fix-pagination' },
   failed: { type: 'failed', error: 'model unreachable' },
   stopped: { type: 'stopped', reason: 'stopped by the user' },

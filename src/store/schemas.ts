@@ -15,6 +15,7 @@ import type {
   TestCounts,
   UsageTotals,
 } from '../protocol/index.js';
+import { GATE_ACTIONS } from '../protocol/index.js';
 
 /** True when A and B are assignable both ways; used only in the compile-time checks below. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -29,6 +30,7 @@ export const runStatusSchema = z.enum([
   'testing',
   'verifying',
   'shipping',
+  'awaiting_approval',
   'pr_open',
   'escalated',
   'failed',
@@ -106,7 +108,7 @@ export const pullRequestSchema = z.object({
     .array(
       z.object({
         at: z.string(),
-        event: z.enum(['merge_requested', 'approved', 'rejected', 'merged', 'merge_failed']),
+        event: z.enum(['merge_requested', 'approved', 'rejected', 'merged', 'merge_failed', 'revision_requested', 'revised']),
         by: z.enum(['person', 'policy', 'slipway']),
         note: z.string(),
         gate: z.string().optional(),
@@ -129,15 +131,18 @@ const gateBaseSchema = z.object({
   id: z.string(),
   run: z.string(),
   pr: z.string().optional(),
-  action: z.literal('merge'),
+  action: z.enum(GATE_ACTIONS),
   subject: z.string(),
   why: z.string(),
   evidence: z.object({
     diffstat: z.string(),
     testsBefore: testCountsSchema.nullable(),
     testsAfter: testCountsSchema.nullable(),
-    verdict: z.enum(['pass', 'fail']),
+    verdict: z.enum(['pass', 'fail']).nullable(),
+    plan: planSchema.optional(),
+    detail: z.string().optional(),
   }),
+  waiter: z.object({ pid: z.number().int(), host: z.string() }).optional(),
   risk: z.object({ level: z.enum(['low', 'medium', 'high']), reason: z.string() }),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -186,6 +191,8 @@ export const agentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('verification'), verification: verificationSchema }),
   z.object({ type: z.literal('decision'), decision: decisionSchema }),
   z.object({ type: z.literal('escalated'), question: z.string() }),
+  z.object({ type: z.literal('awaiting_approval'), gate: z.string(), action: z.string(), subject: z.string(), waiting: z.boolean() }),
+  z.object({ type: z.literal('gate_answered'), gate: z.string(), status: z.enum(['approved', 'rejected']), note: z.string().optional() }),
   z.object({ type: z.literal('pr_opened'), pr: z.string(), branch: z.string() }),
   z.object({ type: z.literal('failed'), error: z.string() }),
   z.object({ type: z.literal('stopped'), reason: z.string() }),

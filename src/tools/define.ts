@@ -3,7 +3,7 @@
  * turns schema errors into messages the model can act on, and truncates output.
  */
 import { z } from 'zod';
-import type { CommandRunner, JsonSchema, PolicyCheck, TestRunResult, ToolSpec } from '../protocol/index.js';
+import type { CommandRunner, JsonSchema, PolicyCheck, PolicyKind, TestRunResult, ToolSpec } from '../protocol/index.js';
 
 /** What a tool may touch, so policy can reason about it. */
 export type ToolKind = 'read' | 'mutate' | 'exec' | 'control';
@@ -18,6 +18,20 @@ export interface ToolContext {
   runTests?: () => Promise<TestRunResult>;
   /** Consulted before reading, writing or running anything; absent: everything in the clone is allowed. */
   policy?: PolicyCheck;
+  /**
+   * Puts an action a rule answers `ask` to a person (a durable gate) and resolves with the answer; it may
+   * throw to end the run while the gate waits. Absent: an `ask` is refused, as nobody can be asked.
+   */
+  ask?: (request: AskRequest) => Promise<{ approved: true } | { approved: false; reason: string }>;
+}
+
+export interface AskRequest {
+  kind: PolicyKind;
+  subject: string;
+  /** The subject as the model wrote it, for messages. */
+  shown: string;
+  /** The rule that said ask, described for people. */
+  rule: string;
 }
 
 export interface ToolOutcome {

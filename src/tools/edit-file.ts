@@ -18,8 +18,8 @@ export const editFileTool = defineTool({
   async execute({ path: requested, old_text, new_text, replace_all = false }, ctx) {
     const file = await resolveInside(ctx.root, requested, { forWrite: true });
     // Editing reads too (and its errors quote the file), so a secret file cannot be edited either.
-    requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, file), requested);
-    requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
+    await requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, file), requested);
+    await requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
     const content = await readFile(file, 'utf8').catch(() => {
       throw new ToolInputError(`File not found: ${requested}. Use write_file to create a new file.`);
     });

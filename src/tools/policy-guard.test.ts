@@ -110,4 +110,29 @@ describe('file tools consult the policy', () => {
     expect(ok.forModel).toContain('ran');
     expect(ran).toEqual(['ls']);
   });
+
+  it('with a way to ask, an ask goes to the person: an approval runs the command, a refusal returns the reason', async () => {
+    const asked: string[] = [];
+    const answers = [{ approved: true as const }, { approved: false as const, reason: 'not today' }];
+    const asking: ToolContext = {
+      ...ctx,
+      ask: (r) => {
+        asked.push(`${r.kind} ${r.subject}`);
+        return Promise.resolve(answers.shift()!);
+      },
+    };
+    const yes = await shellTool.invoke({ command: 'deploy prod' }, asking);
+    expect(yes.isError).toBeFalsy();
+    expect(ran).toEqual(['deploy prod']);
+    const no = await shellTool.invoke({ command: 'deploy staging' }, asking);
+    expect(no.isError).toBe(true);
+    expect(no.forModel).toMatch(/A person refused: running `deploy staging`\. Their reason: not today\./);
+    expect(asked).toEqual(['exec deploy prod', 'exec deploy staging']);
+    // An ask is not a refusal on the record; a deny still is, and is never put to a person.
+    expect(policy.refused).toEqual([]);
+    const denied = await shellTool.invoke({ command: 'curl https://example.com' }, asking);
+    expect(denied.forModel).toMatch(/is denied/);
+    expect(asked).toHaveLength(2);
+    expect(policy.refused).toEqual(['exec curl https://example.com']);
+  });
 });

@@ -5,13 +5,21 @@ import { ToolInputError, type ToolContext } from './define.js';
 
 /**
  * Throws a ToolInputError unless the policy allows `kind` on every subject (a path is checked as the model
- * wrote it and as it resolved, so neither a link nor `..` gets past a rule). No policy: everything is allowed.
+ * wrote it and as it resolved, so neither a link nor `..` gets past a rule). An `ask` goes to a person
+ * through `ctx.ask` when the run can ask (a gate), and is refused when it cannot. No policy: all allowed.
  */
-export function requireAllowed(ctx: ToolContext, kind: PolicyKind, subjects: string[], shown: string): void {
+export async function requireAllowed(ctx: ToolContext, kind: PolicyKind, subjects: string[], shown: string): Promise<void> {
   if (!ctx.policy) return;
   for (const subject of new Set(subjects)) {
-    const decision = ctx.policy.check(kind, subject);
-    if (decision.action !== 'allow') throw new ToolInputError(refusal(decision, shown));
+    const decision = ctx.ask ? ctx.policy.evaluate(kind, subject) : ctx.policy.check(kind, subject);
+    if (decision.action === 'allow') continue;
+    if (decision.action === 'ask' && ctx.ask && !decision.secret) {
+      const answer = await ctx.ask({ kind, subject, shown, rule: describeRule(decision.rule) });
+      if (answer.approved) continue;
+      throw new ToolInputError(`A person refused: ${verb(kind).toLowerCase()} ${shown}. Their reason: ${answer.reason}. Do without it or choose another way.`);
+    }
+    if (ctx.ask) ctx.policy.check(kind, subject); // on the record, like every refusal
+    throw new ToolInputError(refusal(decision, shown));
   }
 }
 

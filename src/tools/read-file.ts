@@ -19,7 +19,7 @@ export const readFileTool = defineTool({
   }),
   async execute({ path: requested, offset = 1, limit = DEFAULT_LIMIT }, ctx) {
     const file = await resolveInside(ctx.root, requested);
-    requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, file), requested);
+    await requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, file), requested);
     const info = await stat(file).catch(() => null);
     if (!info) throw new ToolInputError(`File not found: ${requested}. Use list_files or search to find the right path.`);
     if (info.isDirectory()) throw new ToolInputError(`${requested} is a folder. Use list_files to see what it holds.`);

@@ -18,7 +18,7 @@ export const searchTool = defineTool({
   }),
   async execute({ pattern, path: requested = '.', glob }, ctx) {
     const resolved = await resolveInside(ctx.root, requested);
-    requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, resolved), requested);
+    await requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, resolved), requested);
     const target = relativeTo(ctx.root, resolved);
     // --null ends each file name with NUL, so the name is known exactly and files the policy hides are dropped.
     const args = ['--line-number', '--with-filename', '--null', '--max-columns', '300', '--max-count', '50', '--sort', 'path'];

@@ -12,7 +12,7 @@ export const shellTool = defineTool({
     timeout_seconds: z.number().int().min(1).max(1800).optional().describe('Time limit (default: the configured one)'),
   }),
   async execute({ command, timeout_seconds }, ctx) {
-    requireAllowed(ctx, 'exec', [command], `\`${command.split('\n')[0]!.slice(0, 200)}\``);
+    await requireAllowed(ctx, 'exec', [command], `\`${command.split('\n')[0]!.slice(0, 200)}\``);
     const timeoutMs = timeout_seconds ? Math.min(timeout_seconds * 1000, ctx.commandTimeoutMs) : ctx.commandTimeoutMs;
     const result = await ctx.runner.run(command, { cwd: ctx.root, timeoutMs, signal: ctx.signal });
     const status = result.timedOut

@@ -21,7 +21,7 @@ export const writeFileTool = defineTool({
       throw new ToolInputError(`Content is larger than ${MAX_WRITE_BYTES} bytes; write smaller files.`);
     }
     const file = await resolveInside(ctx.root, requested, { forWrite: true });
-    requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
+    await requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFileNoFollow(file, content);
     const rel = relativeTo(ctx.root, file);

@@ -25,7 +25,7 @@ export interface PrepareWorkspaceOptions {
 export const DEFAULT_AUTHOR = { name: 'Slipway', email: 'slipway@localhost' };
 
 /** Lines added to the clone's .git/info/exclude: folders a run creates that never belong in a commit. */
-const EXCLUDES = ['/.venv/'];
+export const EXCLUDES = ['/.venv/'];
 
 export async function prepareWorkspace(
   opts: PrepareWorkspaceOptions,

@@ -1,5 +1,6 @@
 /** workspace/: per-run clones, branches, diffs, the sandboxed command runner, and running tests. */
 export { prepareWorkspace, reopenWorkspace, slugify, DEFAULT_AUTHOR, type PrepareWorkspaceOptions } from './clone.js';
+export { reopenOrReclone, type RecloneOptions } from './reclone.js';
 export { WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { GitWorkspace } from './git-workspace.js';
 export { git, GitError, type GitOptions, type GitResult } from './git.js';

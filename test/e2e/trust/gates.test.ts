@@ -186,15 +186,16 @@ describe('merging a pull request through an approval gate', () => {
     expect(git(repo, 'show', 'main:NOTES.md')).toBe('unrelated');
   }, 180_000);
 
-  it('reject keeps the pull request open with the reason, and merges nothing', async () => {
+  it('reject --no-revise keeps the pull request open as it is with the reason, and merges nothing', async () => {
     const { repo, pr } = await openPr();
     const gate = await askMerge(pr);
     const mainBefore = git(repo, 'rev-parse', 'main');
     const noReason = await cli(['reject', gate]);
     expect(noReason.code).toBe(2);
 
-    const rejected = await cli(['reject', gate, '--reason', 'rounding must be to cents']);
+    const rejected = await cli(['reject', gate, '--reason', 'rounding must be to cents', '--no-revise', '--json']);
     expect(rejected.code, rejected.stderr).toBe(0);
+    expect(lastLine(rejected)).toEqual({ gate, status: 'rejected', pr });
     expect(git(repo, 'rev-parse', 'main')).toBe(mainBefore);
     const record = await showPr(pr);
     expect(record.status).toBe('open');
