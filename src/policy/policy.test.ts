@@ -14,12 +14,12 @@ describe('evaluation', () => {
     expect(action('exec', 'npm test')).toBe('allow');
     for (const kind of ['network', 'push', 'merge', 'deploy', 'rollback'] as const) expect(action(kind, 'anything')).toBe('ask');
     expect(action('write_outside', '/home/me/.bashrc')).toBe('deny');
-    for (const file of ['.env', 'api/.env', '.env.production', 'deploy/server.pem', 'tls/site.key', 'home/.ssh/id_ed25519']) {
+    for (const file of ['.env', 'api/.env', '.env.production', 'deploy/server.pem', 'tls/site.key', 'home/.ssh/id_ed25519', 'id_ecdsa_sk', 'keys/id_deploy', 'id_rsa.bak', 'id_ed25519.old']) {
       const d = p.evaluate('read', file);
       expect(d, file).toMatchObject({ action: 'deny', secret: true, rule: { kind: 'read_secret', source: 'default' } });
     }
     // Names that only look alike stay readable.
-    for (const file of ['src/env.ts', 'id_generator.js', 'keys.ts', '.envrc']) expect(action('read', file), file).toBe('allow');
+    for (const file of ['src/env.ts', 'id_generator.js', 'src/id_utils.py', 'id_rsa.pub', 'home/.ssh/id_ed25519.pub', 'keys.ts', '.envrc']) expect(action('read', file), file).toBe('allow');
   });
 
   it('lets the last matching rule win, and asks when none matches', () => {
@@ -39,7 +39,11 @@ describe('evaluation', () => {
       user: [rule('read', '*', 'allow'), rule('read_secret', '.env.example', 'allow'), rule('read', 'private/', 'deny')],
     });
     expect(p.evaluate('read', '.env').action).toBe('deny'); // a read rule does not open a secret
-    expect(p.evaluate('read', 'web/.env.example')).toMatchObject({ action: 'allow', secret: true });
+    expect(p.evaluate('read', 'web/.env.example')).toMatchObject({ action: 'allow', rule: { kind: 'read', source: 'user' } });
+    expect(p.evaluate('read', 'web/.env.example').secret).toBeUndefined();
+    // Un-secreting a file hands it to the read rules, which may still refuse it.
+    const strict = buildPolicy({ user: [rule('read_secret', '.env.example', 'allow'), rule('read', 'web/', 'deny')] });
+    expect(strict.evaluate('read', 'web/.env.example')).toMatchObject({ action: 'deny', rule: { kind: 'read', pattern: 'web/' } });
     expect(p.evaluate('read', 'private/notes.md')).toMatchObject({ action: 'deny', rule: { source: 'user' } });
     expect(p.masks('private/notes.md')).toBe(true);
     expect(p.masks('.env')).toBe(true);

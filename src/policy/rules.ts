@@ -18,7 +18,18 @@ import {
 import { globsOverlap, isCatchAll, matchGlob } from './rules-glob.js';
 
 /** Files whose contents are secrets by default, at any folder depth. */
-export const SECRET_FILE_PATTERNS = ['.env', '.env.*', '*.pem', '*.key', 'id_rsa*', 'id_dsa*', 'id_ecdsa*', 'id_ed25519*'];
+export const SECRET_FILE_PATTERNS = ['.env', '.env.*', '*.pem', '*.key', 'id_*'];
+
+/**
+ * `id_*` names private keys (id_rsa, id_ed25519, id_ecdsa_sk, ...), which have no extension; a name with one
+ * (id_generator.js, id_rsa.pub) is code or a public key and is not a secret, except the key files' own copies
+ * (id_rsa.bak, id_ed25519.old), which stay secret. Later rules win, so the order matters.
+ */
+const SECRET_FILE_EXCEPTIONS: ReadonlyArray<[string, PolicyAction]> = [
+  ['id_*.*', 'allow'],
+  ...['id_rsa*', 'id_dsa*', 'id_ecdsa*', 'id_ed25519*'].map((p): [string, PolicyAction] => [p, 'deny']),
+  ['id_*.pub', 'allow'],
+];
 
 const byDefault = (kind: PolicyKind, pattern: string, action: PolicyAction): SourcedRule => ({ kind, pattern, action, source: 'default' });
 
@@ -34,6 +45,7 @@ export const DEFAULT_RULES: readonly SourcedRule[] = [
   byDefault('rollback', '*', 'ask'),
   byDefault('write_outside', '*', 'deny'),
   ...SECRET_FILE_PATTERNS.map((pattern) => byDefault('read_secret', pattern, 'deny')),
+  ...SECRET_FILE_EXCEPTIONS.map(([pattern, action]) => byDefault('read_secret', pattern, action)),
 ];
 
 const STRICTNESS: Record<PolicyAction, number> = { allow: 0, ask: 1, deny: 2 };
@@ -50,8 +62,9 @@ function lastMatch(rules: readonly SourcedRule[], kind: PolicyKind, subject: str
 /** The decision of the rules for one action (pure: nothing is reported). */
 export function evaluateRules(rules: readonly SourcedRule[], kind: PolicyKind, subject: string): PolicyDecision {
   if (kind === 'read' || kind === 'read_secret') {
+    // A read_secret rule that allows says "not a secret": the read rules then decide, as for any file.
     const secret = lastMatch(rules, 'read_secret', subject);
-    if (secret) return { kind, subject, action: secret.action, rule: secret, secret: true };
+    if (secret && secret.action !== 'allow') return { kind, subject, action: secret.action, rule: secret, secret: true };
     const rule = lastMatch(rules, 'read', subject);
     return { kind, subject, action: rule?.action ?? 'ask', rule };
   }
