@@ -24,8 +24,8 @@ import type {
   Verification,
   Workspace,
 } from '../protocol/index.js';
-import { describeRule, HintedError, ModelError, newId } from '../protocol/index.js';
-import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, reopenOrReclone, runTests, slugify, WorkspaceError } from '../workspace/index.js';
+import { describeRule, HintedError, newId } from '../protocol/index.js';
+import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, reopenOrReclone, runTests, slugify } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
@@ -484,8 +484,7 @@ function resumeNote(resume: NonNullable<RunRequest['resume']>): string {
 }
 
 function describeError(error: unknown): { message: string; hint?: string } {
-  if (error instanceof ModelError) return { message: error.message, hint: error.hint };
-  if (error instanceof WorkspaceError) return { message: error.message, hint: error.hint };
+  // ModelError, WorkspaceError, RunFailure and the store's errors are all HintedErrors.
   if (error instanceof HintedError) return { message: error.message, hint: error.hint };
   const message = error instanceof Error ? error.message : String(error);
   return { message: `Unexpected error: ${message}`, hint: 'This is a bug in Slipway; the run log (slipway log <run>) has the details.' };

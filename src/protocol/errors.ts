@@ -3,7 +3,8 @@ export class HintedError extends Error {
   constructor(
     message: string,
     readonly hint: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }

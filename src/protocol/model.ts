@@ -1,4 +1,5 @@
 /** What the agent exchanges with a language model; vendor details stay in src/model. */
+import { HintedError } from './errors.js';
 
 export interface ToolCall {
   id: string;
@@ -84,14 +85,14 @@ export type ModelErrorKind =
   | 'aborted';
 
 /** A model failure that ends the run. `hint` says what the user should do next. */
-export class ModelError extends Error {
+export class ModelError extends HintedError {
   constructor(
     readonly kind: ModelErrorKind,
     message: string,
-    readonly hint: string,
+    hint: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, hint, options);
     this.name = 'ModelError';
   }
 }

@@ -1,4 +1,5 @@
 /** Errors a user can act on: what happened (`message`) and what to do next (`hint`). */
+import { HintedError } from '../protocol/index.js';
 
 export type WorkspaceErrorCode =
   | 'invalid_path'
@@ -13,14 +14,14 @@ export type WorkspaceErrorCode =
   | 'unsafe_path'
   | 'git_failed';
 
-export class WorkspaceError extends Error {
+export class WorkspaceError extends HintedError {
   override readonly name = 'WorkspaceError';
   constructor(
     readonly code: WorkspaceErrorCode,
     message: string,
-    readonly hint: string,
+    hint: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, hint, options);
   }
 }
