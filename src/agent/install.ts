@@ -47,6 +47,16 @@ export async function installDependencies(a: InstallRequest): Promise<void> {
       ...(a.deps.leaseDependencyCache ? { dependencyCache: lease?.mounts ?? null } : {}),
     });
     result = await installer.run(a.install, { cwd: a.dir, timeoutMs: a.timeoutMs, ...(a.signal ? { signal: a.signal } : {}) });
+    if (egress) {
+      // On the record, so a reused dependency cache shows: an install that found everything there reaches nothing.
+      const reached = egress.decisions().filter((d) => d.allowed).map((d) => `${d.host}:${d.port}`);
+      await a.decide({
+        action: reached.length ? `dependency install reached ${reached.join(', ')}` : 'dependency install reached no registry',
+        by: 'agent',
+        autonomous: true,
+        reason: reached.length ? 'through the registry-only egress proxy' : 'everything it needed was already in the dependency cache or the clone',
+      });
+    }
     for (const d of egress?.decisions() ?? []) {
       if (!d.allowed) {
         refused.push(`${d.host}:${d.port}`);

@@ -61,6 +61,7 @@ describe('the shared dependency cache', () => {
     const dir = join(root, 'go', dependencyKeys(repo)[0]!.hash);
     expect(lease?.keys).toMatchObject([{ ecosystem: 'go', dir, reused: false }]);
     expect(lease?.mounts).toEqual({ mode: 'writable', dirs: [dir], env: { GOMODCACHE: join(dir, 'mod'), GOFLAGS: '-modcacherw' }, homeFiles: [] });
+    mkdirSync(join(dir, 'mod'));
     await lease?.release();
     expect(cache.readOnly(repo)).toEqual({ mode: 'read-only', dirs: [dir], env: { GOMODCACHE: join(dir, 'mod'), GOPROXY: 'off' }, homeFiles: [] });
     const again = await cache.lease(project({ 'go.sum': 'lease-test\n' }), { proxied: true, waitMs: 1000 });

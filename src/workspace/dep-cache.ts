@@ -117,7 +117,17 @@ function ecosystemEnv(ecosystem: Ecosystem, dir: string, mode: CacheMounts['mode
   switch (ecosystem) {
     case 'node':
       // At test time npm writes logs and npx downloads to its cache: it keeps the run's own writable one.
-      return install ? { npm_config_cache: join(dir, 'npm'), YARN_CACHE_FOLDER: join(dir, 'yarn'), npm_config_store_dir: join(dir, 'pnpm-store') } : {};
+      // No audit, funding or update check: requests that an install from the cache does not need.
+      return install
+        ? {
+            npm_config_cache: join(dir, 'npm'),
+            YARN_CACHE_FOLDER: join(dir, 'yarn'),
+            npm_config_store_dir: join(dir, 'pnpm-store'),
+            npm_config_audit: 'false',
+            npm_config_fund: 'false',
+            npm_config_update_notifier: 'false',
+          }
+        : {};
     case 'python':
       return install ? { PIP_CACHE_DIR: join(dir, 'pip'), UV_CACHE_DIR: join(dir, 'uv'), POETRY_CACHE_DIR: join(dir, 'poetry') } : {};
     case 'go':
@@ -225,7 +235,7 @@ export function createDependencyCache(opts: { root: string }): DependencyCache {
           }
           releases.push(release);
           const dir = keyDir(k);
-          const reused = existsSync(dir);
+          const reused = existsSync(dir) && readdirSync(dir).length > 0;
           mkdirSync(dir, { recursive: true });
           taken.push({ ...k, dir, reused });
         }
