@@ -3,7 +3,7 @@
  * code), reaching only the package registries through the host-side egress proxy when one is available.
  */
 import type { CommandResult, Decision } from '../protocol/index.js';
-import type { InstallEgress } from '../workspace/index.js';
+import type { CacheLease, InstallEgress } from '../workspace/index.js';
 import { RunAborted, RunFailure } from './errors.js';
 import type { RunDeps } from './run-goal.js';
 
@@ -16,16 +16,19 @@ export interface InstallRequest {
   signal: AbortSignal;
   /** Files the sandbox hides (the policy's secrets). */
   masks: (relativePath: string) => boolean;
-  deps: Pick<RunDeps, 'makeRunner' | 'startEgress'>;
+  deps: Pick<RunDeps, 'makeRunner' | 'startEgress' | 'leaseDependencyCache'>;
   decide: (decision: Decision) => Promise<void>;
 }
 
 /** Runs the install; throws RunFailure (with what to do next) when it fails, RunAborted when stopped. */
 export async function installDependencies(a: InstallRequest): Promise<void> {
-  const egress = a.deps.startEgress ? await a.deps.startEgress(a.dir) : null;
+  // Taken first: waiting for another install of the same lockfile must not hold a proxy open.
+  const lease = a.deps.leaseDependencyCache ? await a.deps.leaseDependencyCache(a.dir, { proxied: Boolean(a.deps.startEgress), waitMs: a.timeoutMs, signal: a.signal }) : null;
+  let egress: InstallEgress | null = null;
   let result: CommandResult;
   const refused: string[] = [];
   try {
+    egress = a.deps.startEgress ? await a.deps.startEgress(a.dir) : null;
     await a.decide({
       action: `install dependencies with \`${a.install}\``,
       by: 'agent',
@@ -35,8 +38,25 @@ export async function installDependencies(a: InstallRequest): Promise<void> {
         : 'the tests need them; installs run with full network access (no registry proxy for this runner)',
     });
     if (egress) await a.decide(egressAllowDecision(egress));
-    const installer = a.deps.makeRunner({ writableDirs: [a.dir], network: !egress, ...(egress ? { egressProxySocket: egress.socketPath } : {}), maskFile: a.masks });
+    if (lease) await a.decide(cacheDecision(lease));
+    const installer = a.deps.makeRunner({
+      writableDirs: [a.dir],
+      network: !egress,
+      ...(egress ? { egressProxySocket: egress.socketPath } : {}),
+      maskFile: a.masks,
+      ...(a.deps.leaseDependencyCache ? { dependencyCache: lease?.mounts ?? null } : {}),
+    });
     result = await installer.run(a.install, { cwd: a.dir, timeoutMs: a.timeoutMs, ...(a.signal ? { signal: a.signal } : {}) });
+    if (egress) {
+      // On the record, so a reused dependency cache shows: an install that found everything there reaches nothing.
+      const reached = egress.decisions().filter((d) => d.allowed).map((d) => `${d.host}:${d.port}`);
+      await a.decide({
+        action: reached.length ? `dependency install reached ${reached.join(', ')}` : 'dependency install reached no registry',
+        by: 'agent',
+        autonomous: true,
+        reason: reached.length ? 'through the registry-only egress proxy' : 'everything it needed was already in the dependency cache or the clone',
+      });
+    }
     for (const d of egress?.decisions() ?? []) {
       if (!d.allowed) {
         refused.push(`${d.host}:${d.port}`);
@@ -45,6 +65,7 @@ export async function installDependencies(a: InstallRequest): Promise<void> {
     }
   } finally {
     await egress?.close();
+    await lease?.release();
   }
   if (a.signal.aborted) throw new RunAborted('stopped by the user');
   if (result.exitCode !== 0) {
@@ -65,4 +86,21 @@ function egressAllowDecision(egress: InstallEgress): Decision {
     autonomous: true,
     reason: `the package registries of npm, pip, Go, cargo and Maven as their configuration names them; every other host is refused${fromRepo.length ? `; named by the repository itself: ${fromRepo.join(', ')}` : ''}`,
   };
+}
+
+function cacheDecision(lease: CacheLease): Decision {
+  const keys = lease.keys.map((k) => `${k.ecosystem} ${k.hash.slice(0, 12)} (${k.files.join(', ')}${lease.mounts ? (k.reused ? ', reused' : ', new') : ''})`).join('; ');
+  return lease.mounts
+    ? {
+        action: `use the shared dependency cache for ${keys}`,
+        by: 'policy',
+        autonomous: true,
+        reason: 'keyed by the lockfile: this install may write only to its own keys; tests and commands see them read-only',
+      }
+    : {
+        action: `install without the shared dependency cache for ${keys}`,
+        by: 'agent',
+        autonomous: true,
+        reason: 'another install of the same lockfile held it for longer than the install may take',
+      };
 }

@@ -25,7 +25,7 @@ import type {
   Workspace,
 } from '../protocol/index.js';
 import { describeRule, HintedError, newId } from '../protocol/index.js';
-import { type InstallEgress, detectTestPlan, filesToMask, prepareWorkspace, reopenOrReclone, runTests, slugify } from '../workspace/index.js';
+import { type CacheLease, type CacheMounts, type InstallEgress, type LeaseOptions, detectTestPlan, filesToMask, prepareWorkspace, reopenOrReclone, runTests, slugify } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
@@ -44,7 +44,9 @@ export interface RunDeps {
    * Makes the command runner for a set of writable folders. Dependency installs get `egressProxySocket` (only
    * the package registries) when `startEgress` is given, else `network: true` (the full network).
    */
-  makeRunner(opts: { writableDirs: string[]; network: boolean; egressProxySocket?: string; maskFile?: (relativePath: string) => boolean }): CommandRunner;
+  makeRunner(opts: { writableDirs: string[]; network: boolean; egressProxySocket?: string; maskFile?: (relativePath: string) => boolean; dependencyCache?: CacheMounts | null }): CommandRunner;
+  /** Takes the shared dependency cache of the clone's lockfiles, writable, for one install; absent: none is shared. */
+  leaseDependencyCache?(repoDir: string, opts: LeaseOptions): Promise<CacheLease | null>;
   /** Starts the registry-only egress proxy for one dependency install (the bubblewrap sandbox); absent: full network. */
   startEgress?(repoDir: string): Promise<InstallEgress>;
   workspacesDir: string;

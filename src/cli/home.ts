@@ -17,6 +17,11 @@ export function slipwayHome(env: NodeJS.ProcessEnv): string {
   return path.resolve(env.SLIPWAY_HOME || path.join(os.homedir(), '.slipway'));
 }
 
+/** The dependency cache shared between runs: `<SLIPWAY_HOME>/cache/deps/<ecosystem>/<lockfile hash>`. */
+export function dependencyCacheRoot(home: string): string {
+  return path.join(home, 'cache', 'deps');
+}
+
 export function userHome(env: NodeJS.ProcessEnv): string {
   return env.HOME || os.homedir();
 }

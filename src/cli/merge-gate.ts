@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, Gate, GateRisk, PullRequest, PullRequestEvent, RunStore } from '../protocol/index.js';
-import { userHome } from './home.js';
+import { dependencyCacheRoot, userHome } from './home.js';
 
 export function mergeSubject(pr: PullRequest): string {
   return `${pr.branch} into ${pr.base}`;
@@ -90,8 +90,9 @@ export async function performMerge({ store, pr, repo, config, masks, env, home, 
     author: config.author,
     workDir: path.join(home, 'workspaces', `merge-${gate ?? pr.id}`),
     tests: { ...config.test },
-    makeRunner: (dir, network, egressProxySocket) =>
-      workspace.createSandboxRunner({ writableDirs: [dir], network, ...(egressProxySocket ? { egressProxySocket } : {}), home: userHome(env), env, maskFile: masks }),
+    makeRunner: (dir, network, egressProxySocket, dependencyCache) =>
+      workspace.createSandboxRunner({ writableDirs: [dir], network, ...(egressProxySocket ? { egressProxySocket } : {}), home: userHome(env), env, maskFile: masks, dependencyCache }),
+    dependencyCache: workspace.createDependencyCache({ root: dependencyCacheRoot(home) }),
     ...(env.SLIPWAY_INSTALL_NETWORK === 'full' ? {} : { startEgress: workspace.installEgressStarter({ home: userHome(env), env, socketRoot: os.tmpdir() }) }),
   });
   const gated = gate ? { gate } : {};

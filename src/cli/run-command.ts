@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from '../protocol/index.js';
 import { mergeConfigLayers, newId } from '../protocol/index.js';
-import { ConfigError, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
+import { ConfigError, dependencyCacheRoot, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
 import { NotFoundError } from './records.js';
@@ -116,6 +116,7 @@ export async function runCommand(
     const cacheDir = path.join(home, 'workspaces', runId, 'cache');
     let makeRunner: RunDeps['makeRunner'];
     let startEgress: RunDeps['startEgress'];
+    let leaseDependencyCache: RunDeps['leaseDependencyCache'];
     if (flags.sandbox === false) {
       out.stderr('⚠ --no-sandbox: commands the agent runs have your full user rights, your files and the network.');
       decisions.push({ action: 'run commands without a sandbox', by: 'person', autonomous: false, reason: '--no-sandbox was given on the command line' });
@@ -128,7 +129,14 @@ export async function runCommand(
         );
       }
       decisions.push({ action: 'run commands in the bubblewrap sandbox', by: 'policy', autonomous: true, reason: 'default policy: no network, only the clone and a private /tmp writable, secrets stripped' });
-      makeRunner = (o) => workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir });
+      // The dependency cache shared between runs, per lockfile: writable for the install that leases it,
+      // read-only for every other command (see dep-cache.ts and "Dependency cache" in README.md).
+      const dependencies = workspace.createDependencyCache({ root: dependencyCacheRoot(home) });
+      leaseDependencyCache = (dir, o) => dependencies.lease(dir, o);
+      makeRunner = (o) => {
+        const shared = o.dependencyCache !== undefined ? o.dependencyCache : o.writableDirs[0] ? dependencies.readOnly(o.writableDirs[0]) : null;
+        return workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir, dependencyCache: shared });
+      };
       // Installs reach only the package registries, through a proxy on a socket in a private folder outside
       // every folder the sandbox sees. SLIPWAY_INSTALL_NETWORK=full is the documented escape hatch.
       if (env.SLIPWAY_INSTALL_NETWORK !== 'full') {
@@ -177,6 +185,7 @@ export async function runCommand(
         model,
         makeRunner,
         ...(startEgress ? { startEgress } : {}),
+        ...(leaseDependencyCache ? { leaseDependencyCache } : {}),
         workspacesDir: path.join(home, 'workspaces'),
         signal: controller.signal,
         onEvent: (e) => progress.event(e),

@@ -17,6 +17,16 @@ export {
 export { createPlainRunner, type PlainRunnerOptions } from './plain-runner.js';
 export { startEgressProxy, hostAllowed, type EgressProxy, type EgressDecision, type EgressProxyOptions } from './egress-proxy.js';
 export { allowEntries, registryHosts, type RegistryHost } from './registry-hosts.js';
+export {
+  createDependencyCache,
+  dependencyKeys,
+  type CacheKey,
+  type CacheLease,
+  type CacheMounts,
+  type DependencyCache,
+  type Ecosystem,
+  type LeaseOptions,
+} from './dep-cache.js';
 export { installEgressStarter, type InstallEgress } from './install-egress.js';
 export { stripEnv, isSecretVariable, type Env } from './env.js';
 export { detectToolchains, type ToolchainMounts } from './toolchains.js';

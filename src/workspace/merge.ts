@@ -4,6 +4,7 @@
  * fast-forward to the tested commit (`git merge --ff-only` in the user's tree when the base is checked out
  * there, else `git update-ref` guarded by the old value).
  */
+import type { CacheMounts, DependencyCache } from './dep-cache.js';
 import type { InstallEgress } from './install-egress.js';
 import { mkdir, rm } from 'node:fs/promises';
 import type { CommandRunner, TestCounts } from '../protocol/index.js';
@@ -24,9 +25,11 @@ export interface MergeRequest {
   workDir: string;
   tests: ConfiguredTests & { timeoutSeconds: number };
   /** A runner whose only writable folder is `dir` (the temporary clone); `network` or the proxy for the install. */
-  makeRunner(dir: string, network: boolean, egressProxySocket?: string): CommandRunner;
+  makeRunner(dir: string, network: boolean, egressProxySocket?: string, dependencyCache?: CacheMounts | null): CommandRunner;
   /** The registry-only proxy for the install; without it the install gets the full network. */
   startEgress?: (repoDir: string) => Promise<InstallEgress>;
+  /** The dependency cache shared between runs: writable for the install, read-only for the tests. */
+  dependencyCache?: DependencyCache;
   signal?: AbortSignal;
 }
 
@@ -104,16 +107,17 @@ async function testMerge(dir: string, req: MergeRequest): Promise<{ ok: true; su
   if (!plan) return { ok: true, summary: 'no test command was found or configured, so no tests ran' };
   const timeoutMs = req.tests.timeoutSeconds * 1000;
   if (plan.install) {
-    const egress = req.startEgress ? await req.startEgress(dir) : null;
+    const lease = (await req.dependencyCache?.lease(dir, { proxied: Boolean(req.startEgress), waitMs: timeoutMs, ...(req.signal ? { signal: req.signal } : {}) })) ?? null;
+    const egress = req.startEgress ? await req.startEgress(dir).catch(async (err: unknown) => { await lease?.release(); throw err; }) : null;
     const installed = await req
-      .makeRunner(dir, !egress, egress?.socketPath)
+      .makeRunner(dir, !egress, egress?.socketPath, lease?.mounts ?? null)
       .run(plan.install, { cwd: dir, timeoutMs, ...(req.signal ? { signal: req.signal } : {}) })
-      .finally(() => egress?.close());
+      .finally(() => Promise.all([egress?.close(), lease?.release()]));
     if (installed.exitCode !== 0) {
       return { ok: false, reason: `installing dependencies (\`${plan.install}\`) on the merge result failed (exit ${installed.exitCode})` };
     }
   }
-  const result = await runTests(req.makeRunner(dir, false), dir, plan, { timeoutMs, ...(req.signal ? { signal: req.signal } : {}) });
+  const result = await runTests(req.makeRunner(dir, false, undefined, req.dependencyCache?.readOnly(dir) ?? null), dir, plan, { timeoutMs, ...(req.signal ? { signal: req.signal } : {}) });
   const counts = describeCounts(result.counts);
   if (result.exitCode !== 0 || (result.counts?.failed ?? 0) > 0) {
     const failing = result.tests.filter((t) => t.status === 'failed').map((t) => t.id).slice(0, 5);

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { CommandOptions, CommandResult, CommandRunner } from '../protocol/workspace.js';
+import type { CacheMounts } from './dep-cache.js';
 import { stripEnv, type Env } from './env.js';
 import {
   createPidsCgroup,
@@ -35,6 +36,11 @@ export interface SandboxRunnerOptions {
   egressProxySocket?: string;
   /** A writable folder kept between commands for build caches (Go, npm, pip); default: none. */
   cacheDir?: string;
+  /**
+   * The dependency cache shared between runs (dep-cache.ts): its folders bound writable for an install and
+   * read-only otherwise, the variables that point package managers at them, and Maven's settings.xml.
+   */
+  dependencyCache?: CacheMounts | null;
   /** Most processes the command may have at once (default 512). */
   maxProcesses?: number;
   /** Path of bwrap; default: found on env.PATH. */
@@ -100,6 +106,8 @@ function proxyEnv(): Record<string, string> {
     npm_config_noproxy: '',
     PIP_PROXY: url,
     CARGO_HTTP_PROXY: url,
+    // Gradle and other JVM tools read the JVM's proxy properties (Maven gets settings.xml instead).
+    JAVA_TOOL_OPTIONS: `-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=${EGRESS_PORT} -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=${EGRESS_PORT}`,
     NO_PROXY: '',
     no_proxy: '',
   };
@@ -286,6 +294,7 @@ function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<st
   const roots = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', ...layout.toolchains.readOnly, ...opts.writableDirs];
   if (opts.cacheDir) roots.push(opts.cacheDir);
   const cache = opts.cacheDir;
+  const deps = opts.dependencyCache;
   return {
     ...base,
     PATH: visiblePath(base.PATH ?? '/usr/local/bin:/usr/bin:/bin', roots) || '/usr/bin:/bin',
@@ -294,8 +303,12 @@ function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<st
     LOGNAME: 'slipway',
     TMPDIR: '/tmp',
     LANG: base.LANG ?? 'C.UTF-8',
+    // The JVM takes user.home from the passwd entry of uid 1000, not HOME: Maven would miss the private
+    // home's ~/.m2 (the user's repository, read-only, and Slipway's settings.xml).
+    MAVEN_OPTS: `-Duser.home=${opts.home}`,
     ...layout.toolchains.env,
     ...(cache ? { npm_config_cache: join(cache, 'npm'), PIP_CACHE_DIR: join(cache, 'pip') } : {}),
+    ...(deps?.env ?? {}),
     ...stripEnv({}, extra ?? {}),
     ...(egressSocket(opts) ? proxyEnv() : {}),
   };
@@ -333,6 +346,9 @@ function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, 
   for (const dir of layout.toolchains.readOnly) args.push('--ro-bind', dir, dir);
   for (const file of layout.toolchains.masked) args.push('--ro-bind', '/dev/null', file);
   if (opts.cacheDir) args.push('--bind', opts.cacheDir, opts.cacheDir);
+  const deps = opts.dependencyCache;
+  for (const dir of deps?.dirs ?? []) args.push(deps?.mode === 'writable' ? '--bind' : '--ro-bind', dir, dir);
+  for (const file of deps?.homeFiles ?? []) args.push('--ro-bind', file.source, join(opts.home, file.target));
   for (const dir of opts.writableDirs) {
     args.push('--bind', dir, dir);
     // Host-side git reads a clone's config and hooks outside the sandbox: if a command could write
@@ -352,6 +368,12 @@ function validate(opts: SandboxRunnerOptions): void {
   for (const dir of opts.writableDirs) {
     if (!isAbsolute(dir) || dir === '/') throw new Error(`writable folder must be absolute and not /: ${dir}`);
     if (isInside(opts.home, dir)) throw new Error(`writable folder ${dir} would expose the home folder ${opts.home}`);
+  }
+  for (const dir of opts.dependencyCache?.dirs ?? []) {
+    if (!isAbsolute(dir) || isInside(opts.home, dir)) throw new Error(`dependency cache folder must be absolute and not expose the home folder: ${dir}`);
+  }
+  for (const file of opts.dependencyCache?.homeFiles ?? []) {
+    if (isAbsolute(file.target) || file.target.split('/').includes('..')) throw new Error(`a file for the private home must be a relative path inside it: ${file.target}`);
   }
 }
 

@@ -60,8 +60,14 @@ describe('detectTestPlan', () => {
 
   it('knows go, cargo, maven, gradle and make', async () => {
     expect(await detectTestPlan(project({ 'go.mod': 'module x\n' }))).toEqual({ command: 'go test -v ./...', framework: 'go', source: 'go.mod', install: null });
-    expect(await detectTestPlan(project({ 'Cargo.toml': '[package]\n' }))).toMatchObject({ command: 'cargo test', framework: 'cargo' });
-    expect(await detectTestPlan(project({ 'pom.xml': '<project/>' }))).toMatchObject({ command: 'mvn -B test', framework: 'maven' });
+    expect((await detectTestPlan(project({ 'go.mod': 'module x\n', 'go.sum': '' })))?.install).toBe('go mod download && go mod verify');
+    expect(await detectTestPlan(project({ 'Cargo.toml': '[package]\n' }))).toMatchObject({ command: 'cargo test', framework: 'cargo', install: null });
+    expect((await detectTestPlan(project({ 'Cargo.toml': '[package]\n', 'Cargo.lock': '' })))?.install).toBe('cargo fetch');
+    expect(await detectTestPlan(project({ 'pom.xml': '<project/>' }))).toMatchObject({
+      command: 'mvn -B test',
+      framework: 'maven',
+      install: 'mvn -B -q dependency:go-offline test -Dmaven.test.failure.ignore=true',
+    });
     expect(await detectTestPlan(project({ 'build.gradle.kts': '', gradlew: '' }))).toMatchObject({ command: './gradlew test', framework: 'gradle' });
     expect(await detectTestPlan(project({ 'build.gradle': '' }))).toMatchObject({ command: 'gradle test' });
     expect(await detectTestPlan(project({ Makefile: 'build:\n\tcc x.c\n\ntest: build\n\t./x\n' }))).toMatchObject({ command: 'make test', framework: 'make', source: 'Makefile test target' });

@@ -31,8 +31,9 @@ describe('detectToolchains', () => {
 
   it('binds the toolchains that exist, hides their credentials and points the tools at them', () => {
     const t = detectToolchains(home, {}, { goCache: '/tmp/go-build' });
-    expect(t.readOnly.sort()).toEqual([join(home, '.cargo'), join(home, '.m2'), join(home, '.pyenv'), join(home, '.rustup'), join(home, 'go')].sort());
-    expect(t.masked.sort()).toEqual([join(home, '.cargo/credentials.toml'), join(home, '.m2/settings.xml')]);
+    // ~/.m2/settings.xml (server passwords) is not bound at all: only Maven's repository is.
+    expect(t.readOnly.sort()).toEqual([join(home, '.cargo'), join(home, '.m2/repository'), join(home, '.pyenv'), join(home, '.rustup'), join(home, 'go')].sort());
+    expect(t.masked.sort()).toEqual([join(home, '.cargo/credentials.toml')]);
     expect(t.env).toMatchObject({
       PYENV_ROOT: join(home, '.pyenv'),
       CARGO_HOME: join(home, '.cargo'),

@@ -63,8 +63,9 @@ export function detectToolchains(home: string, env: Env, opts: ToolchainOptions)
   // pip --user installs: the scripts in ~/.local/bin need their packages.
   add(join(home, '.local', 'lib'));
   // Maven's local repository, read-only: offline builds whose artifacts are all there work; anything
-  // that must download or install into it fails. settings.xml may hold server passwords.
-  add(join(home, '.m2'), undefined, ['settings.xml', 'settings-security.xml']);
+  // that must download or install into it fails. Only the repository: settings.xml may hold server
+  // passwords, and ~/.m2 stays a folder of the private home where Slipway puts its own settings.xml.
+  add(join(home, '.m2', 'repository'));
   const gopath = add(env.GOPATH?.split(':')[0] || join(home, 'go'));
   const modcache = env.GOMODCACHE || (gopath ? join(gopath, 'pkg', 'mod') : undefined);
   if (modcache && isDir(modcache)) {

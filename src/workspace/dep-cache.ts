@@ -1,0 +1,249 @@
+/**
+ * The dependency cache shared between runs: one folder per ecosystem and lockfile hash under a root in
+ * SLIPWAY_HOME. An install gets its own keys' folders writable (and nothing else of the cache); test runs and
+ * the agent's commands get them read-only. A repository can therefore only write to the cache of its own
+ * lockfile hash, and only while installing. Concurrent installs of one key take turns through a lock file.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mavenSettings } from './maven-settings.js';
+
+export type Ecosystem = 'node' | 'python' | 'go' | 'cargo' | 'maven' | 'gradle';
+
+/** One ecosystem's cache key in a repository: the hash of its lockfiles. */
+export interface CacheKey {
+  ecosystem: Ecosystem;
+  /** Hex sha256 (first 32 digits) of the ecosystem, a format version and the lockfiles' names and contents. */
+  hash: string;
+  /** The lockfiles hashed, relative to the repository. */
+  files: string[];
+}
+
+/** What the sandbox mounts for the dependency cache (see SandboxRunnerOptions.dependencyCache). */
+export interface CacheMounts {
+  mode: 'writable' | 'read-only';
+  /** Host folders bound at the same path: read-write for an install, read-only otherwise. */
+  dirs: string[];
+  /** Variables that point the package managers at those folders. */
+  env: Record<string, string>;
+  /** Host files bound read-only at a path relative to the sandbox's private home (Maven's settings.xml). */
+  homeFiles: Array<{ source: string; target: string }>;
+}
+
+export interface CacheLease {
+  /** null: another install of the same key held it past the wait, so this one goes without the shared cache. */
+  mounts: CacheMounts | null;
+  keys: Array<CacheKey & { dir: string; reused: boolean }>;
+  release(): Promise<void>;
+}
+
+export interface LeaseOptions {
+  /** The install reaches the registries through the sandbox's egress proxy (Maven needs to be told). */
+  proxied: boolean;
+  /** How long to wait for another install of the same key; then the install goes without the shared cache. */
+  waitMs: number;
+  signal?: AbortSignal;
+}
+
+export interface DependencyCache {
+  readonly root: string;
+  /** The repository's keys whose folders exist, read-only; null when there are none. */
+  readOnly(repoDir: string): CacheMounts | null;
+  /** Takes the repository's keys for one install (creating their folders); null when it has no lockfile. */
+  lease(repoDir: string, opts: LeaseOptions): Promise<CacheLease | null>;
+}
+
+const FORMAT = 'slipway-dep-cache-v1';
+/** The in-sandbox egress endpoint (sandbox.ts forwards 127.0.0.1:3128 to the host's proxy). */
+export const SANDBOX_PROXY = { host: '127.0.0.1', port: 3128 };
+
+/** Lockfiles per ecosystem, in the repository's root; any of them present makes a key. */
+const LOCKFILES: Record<Ecosystem, { names: string[]; patterns?: RegExp[] }> = {
+  node: { names: ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml'] },
+  python: { names: ['poetry.lock', 'uv.lock', 'Pipfile.lock', 'pdm.lock'], patterns: [/^requirements[\w.-]*\.txt$/] },
+  go: { names: ['go.sum'] },
+  cargo: { names: ['Cargo.lock'] },
+  // Maven has no lockfile: the POMs pin the versions (a module's pom.xml one level down counts too).
+  maven: { names: ['pom.xml'] },
+  gradle: { names: ['gradle.lockfile', 'settings.gradle', 'settings.gradle.kts', 'build.gradle', 'build.gradle.kts', 'gradle/libs.versions.toml'] },
+};
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function lockfilesOf(repoDir: string, ecosystem: Ecosystem): string[] {
+  const spec = LOCKFILES[ecosystem];
+  let top: string[] = [];
+  try {
+    top = readdirSync(repoDir).sort();
+  } catch {
+    return [];
+  }
+  const files = spec.names.filter((n) => isFile(join(repoDir, n)));
+  for (const n of top) if (spec.patterns?.some((p) => p.test(n)) && isFile(join(repoDir, n))) files.push(n);
+  if (ecosystem === 'maven' && files.length) {
+    for (const sub of top) if (!sub.startsWith('.') && isFile(join(repoDir, sub, 'pom.xml'))) files.push(`${sub}/pom.xml`);
+  }
+  return files;
+}
+
+/** The repository's cache keys, one per ecosystem that has a lockfile. No lockfile: no key, so no sharing. */
+export function dependencyKeys(repoDir: string): CacheKey[] {
+  const keys: CacheKey[] = [];
+  for (const ecosystem of Object.keys(LOCKFILES) as Ecosystem[]) {
+    const files = lockfilesOf(repoDir, ecosystem);
+    if (!files.length) continue;
+    const hash = createHash('sha256').update(`${FORMAT}\0${ecosystem}\0`);
+    for (const f of files) hash.update(`${f}\0`).update(readFileSync(join(repoDir, f))).update('\0');
+    keys.push({ ecosystem, hash: hash.digest('hex').slice(0, 32), files });
+  }
+  return keys;
+}
+
+/**
+ * Where each package manager keeps its downloads inside a key's folder, per mode. Installs write there;
+ * tests read only what they build from (Go modules, cargo's registry, Maven's and Gradle's repositories) and
+ * keep their other writable state in the run's own caches.
+ */
+function ecosystemEnv(ecosystem: Ecosystem, dir: string, mode: CacheMounts['mode']): Record<string, string> {
+  const install = mode === 'writable';
+  switch (ecosystem) {
+    case 'node':
+      // At test time npm writes logs and npx downloads to its cache: it keeps the run's own writable one.
+      // No audit, funding or update check: requests that an install from the cache does not need.
+      return install
+        ? {
+            npm_config_cache: join(dir, 'npm'),
+            YARN_CACHE_FOLDER: join(dir, 'yarn'),
+            npm_config_store_dir: join(dir, 'pnpm-store'),
+            npm_config_audit: 'false',
+            npm_config_fund: 'false',
+            npm_config_update_notifier: 'false',
+          }
+        : {};
+    case 'python':
+      return install ? { PIP_CACHE_DIR: join(dir, 'pip'), UV_CACHE_DIR: join(dir, 'uv'), POETRY_CACHE_DIR: join(dir, 'poetry') } : {};
+    case 'go':
+      // -modcacherw: module folders stay deletable (rm -rf of the cache works). Tests: never download.
+      return install ? { GOMODCACHE: join(dir, 'mod'), GOFLAGS: '-modcacherw' } : { GOMODCACHE: join(dir, 'mod'), GOPROXY: 'off' };
+    case 'cargo':
+      return install ? { CARGO_HOME: join(dir, 'cargo') } : { CARGO_HOME: join(dir, 'cargo'), CARGO_NET_OFFLINE: 'true' };
+    case 'maven':
+      return {};
+    case 'gradle':
+      // Gradle's own read-only cache mode for tests; its writable home stays in the sandbox's /tmp.
+      return install ? { GRADLE_USER_HOME: join(dir, 'gradle') } : { GRADLE_RO_DEP_CACHE: join(dir, 'gradle', 'caches'), GRADLE_USER_HOME: '/tmp/gradle-home' };
+  }
+}
+
+/** Writes a file by rename, so a concurrent reader sees the old or the new contents, never half. */
+function writeAtomic(path: string, text: string): void {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/** A lock file holding the owner's pid; one left by a process that is gone (or empty for a minute) is taken over. */
+async function acquireLock(path: string, waitMs: number, signal?: AbortSignal): Promise<(() => Promise<void>) | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    const age = Date.now() - ((await stat(path).catch(() => null))?.mtimeMs ?? Date.now());
+    if ((owner > 0 && !processAlive(owner)) || (!owner && age > 60_000)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (signal?.aborted || Date.now() >= deadline) return null;
+    await sleep(Math.min(250, Math.max(0, deadline - Date.now())), signal);
+  }
+}
+
+export function createDependencyCache(opts: { root: string }): DependencyCache {
+  const root = opts.root;
+  const keyDir = (k: CacheKey) => join(root, k.ecosystem, k.hash);
+
+  const mountsFor = (keys: CacheKey[], mode: CacheMounts['mode'], proxied: boolean): CacheMounts => {
+    const mounts: CacheMounts = { mode, dirs: [], env: {}, homeFiles: [] };
+    for (const k of keys) {
+      const dir = keyDir(k);
+      mounts.dirs.push(dir);
+      Object.assign(mounts.env, ecosystemEnv(k.ecosystem, dir, mode));
+      if (k.ecosystem === 'maven') {
+        // Maven reads no proxy variables: its user settings (in the private home) name the repository and proxy.
+        const install = mode === 'writable';
+        const settings = join(root, k.ecosystem, `${k.hash}.${install ? (proxied ? 'install-proxied' : 'install') : 'test'}.settings.xml`);
+        writeAtomic(settings, mavenSettings({ localRepository: join(dir, 'repository'), offline: !install, ...(install && proxied ? { proxy: SANDBOX_PROXY } : {}) }));
+        mounts.homeFiles.push({ source: settings, target: '.m2/settings.xml' });
+      }
+    }
+    return mounts;
+  };
+
+  return {
+    root,
+    readOnly(repoDir) {
+      const keys = dependencyKeys(repoDir).filter((k) => existsSync(keyDir(k)));
+      return keys.length ? mountsFor(keys, 'read-only', false) : null;
+    },
+    async lease(repoDir, lease) {
+      const keys = dependencyKeys(repoDir);
+      if (!keys.length) return null;
+      const releases: Array<() => Promise<void>> = [];
+      const releaseAll = async () => {
+        for (const r of releases.splice(0)) await r();
+      };
+      const taken: CacheLease['keys'] = [];
+      try {
+        const deadline = Date.now() + lease.waitMs;
+        for (const k of keys) {
+          mkdirSync(join(root, k.ecosystem), { recursive: true, mode: 0o700 });
+          const release = await acquireLock(`${keyDir(k)}.lock`, Math.max(0, deadline - Date.now()), lease.signal);
+          if (!release) {
+            await releaseAll();
+            return { mounts: null, keys: keys.map((key) => ({ ...key, dir: keyDir(key), reused: false })), release: async () => undefined };
+          }
+          releases.push(release);
+          const dir = keyDir(k);
+          const reused = existsSync(dir) && readdirSync(dir).length > 0;
+          mkdirSync(dir, { recursive: true });
+          taken.push({ ...k, dir, reused });
+        }
+        return { mounts: mountsFor(keys, 'writable', lease.proxied), keys: taken, release: releaseAll };
+      } catch (err) {
+        await releaseAll();
+        throw err;
+      }
+    },
+  };
+}
