@@ -49,6 +49,11 @@ export interface RunDeps {
   leaseDependencyCache?(repoDir: string, opts: LeaseOptions): Promise<CacheLease | null>;
   /** Starts the registry-only egress proxy for one dependency install (the bubblewrap sandbox); absent: full network. */
   startEgress?(repoDir: string): Promise<InstallEgress>;
+  /**
+   * Starts an egress proxy whose every host:port is put to `decide` (the policy's `network` rules), for the
+   * commands of a run whose policy allows some host. Absent: commands have no network at all.
+   */
+  startNetwork?(decide: (host: string, port: number) => { allowed: boolean; reason?: string }): Promise<NetworkEgress>;
   workspacesDir: string;
   signal: AbortSignal;
   onEvent?: (event: StoredEvent) => void;
@@ -60,6 +65,13 @@ export interface RunDeps {
 
 /** One install's egress proxy: the hosts it lets through and what it did. */
 export type { InstallEgress };
+
+/** A run's policy-decided egress: where its commands connect, and what was allowed or refused. */
+export interface NetworkEgress {
+  socketPath: string;
+  decisions(): Array<{ host: string; port: number; allowed: boolean; reason?: string }>;
+  close(): Promise<void>;
+}
 
 export interface RunRequest {
   goal: string;
@@ -123,6 +135,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   let denials: Promise<void> = Promise.resolve();
   /** The open pull request this run revises (`slipway pr revise`): shipping updates it instead of opening one. */
   let revising: PullRequest | undefined;
+  let network: PolicyNetwork | null = null;
 
   try {
     await emit({ type: 'run_started', goal: request.goal, repo: request.repo, base: request.base ?? 'the checked-out branch', model: deps.model.spec });
@@ -181,7 +194,11 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     // A secret committed to the repository stays readable through .git inside the sandbox (git show HEAD:.env),
     // so its values join the redaction list before any command runs.
     deps.addSecrets?.(await secretValues(filesToMask(ws.dir, policy.masks)));
-    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks });
+    // Network off unless a rule allows a host: then commands reach the allowed hosts, and only those, through
+    // a host-side proxy that asks the policy about every connection.
+    network = await startPolicyNetwork(policy, deps, decide);
+    const egressOpt = network ? { egressProxySocket: network.proxy.socketPath } : {};
+    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, ...egressOpt });
     let baseline: TestRunResult | null = null;
     // Gates: what a rule answers `ask` waits for a person. Approvals given earlier in this run still hold.
     const gates = new GateKeeper({ store, run: runId, decide, emit, signal, ...(request.waitMs ? { waitMs: request.waitMs } : {}) });
@@ -205,7 +222,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       workspace: ws,
       testPlan,
       testTimeoutMs,
-      makeRunner: (dirs) => deps.makeRunner({ writableDirs: dirs, network: false, maskFile: policy.masks }),
+      makeRunner: (dirs) => deps.makeRunner({ writableDirs: dirs, network: false, maskFile: policy.masks, ...egressOpt }),
       toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask },
     };
 
@@ -218,7 +235,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
           // A resumed clone holds earlier work: the baseline then runs in a checkout of the base commit.
           const baseTree = previous ? await ws.checkoutBaseWith([]) : null;
           const result = await runTests(
-            baseTree ? deps.makeRunner({ writableDirs: [baseTree.dir], network: false, maskFile: policy.masks }) : runner,
+            baseTree ? deps.makeRunner({ writableDirs: [baseTree.dir], network: false, maskFile: policy.masks, ...egressOpt }) : runner,
             baseTree?.dir ?? ws.dir,
             testPlan,
             { timeoutMs: testTimeoutMs, signal: baselineSignal },
@@ -286,6 +303,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
           await decide({ action: 'open a pull request without a new test', by: 'agent', autonomous: true, reason: outcome.evidence.noTestReason });
         }
         await denials;
+        await network?.record();
         await enter('ship', 'shipping');
         const pr = await ship({ request, runId, workspace: ws, plan, outcome, verification, summary: finished.summary, budget, deps, decide, ...(revising ? { revising } : {}) });
         await store.updateRun(runId, { status: 'pr_open', prId: pr.id, usage: budget.usage, steps: budget.steps });
@@ -303,11 +321,13 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   } catch (error) {
     return await settle(error);
   } finally {
+    await network?.proxy.close().catch(() => undefined);
     await store.updateRun(runId, { usage: budget.usage, steps: budget.steps }).catch(() => undefined);
   }
 
   async function settle(error: unknown): Promise<RunOutcome> {
     await denials.catch(() => undefined);
+    await network?.record().catch(() => undefined);
     const branch = workspace?.branch ?? null;
     if (error instanceof Escalation) {
       const kept = workspace ? await keepBranch(workspace, 'escalated') : null;
@@ -432,6 +452,49 @@ async function keepBranch(ws: Workspace, why: string): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+interface PolicyNetwork {
+  proxy: NetworkEgress;
+  /** Puts the connections refused since the last call on the ledger. */
+  record(): Promise<void>;
+}
+
+/** The run's egress proxy when a user's rule allows some host (the default asks for every host: no network). */
+async function startPolicyNetwork(policy: ReturnType<typeof buildPolicy>, deps: RunDeps, decide: (d: Decision) => Promise<void>): Promise<PolicyNetwork | null> {
+  const allowing = policy.rules.filter((r) => r.kind === 'network' && r.action === 'allow');
+  if (!allowing.length || !deps.startNetwork) return null;
+  const proxy = await deps.startNetwork((host, port) => {
+    // A rule names a host (ports 443 and 80) or host:port.
+    const exact = policy.evaluate('network', `${host}:${port}`);
+    if (exact.action === 'allow') return { allowed: true };
+    const byHost = policy.evaluate('network', host);
+    if (byHost.action === 'allow' && (port === 443 || port === 80)) return { allowed: true };
+    const rule = byHost.action === 'allow' ? exact.rule : byHost.rule;
+    return { allowed: false, reason: `${describeRule(rule)}${byHost.action === 'ask' || exact.action === 'ask' ? '; a connection cannot wait for a person' : ''}` };
+  });
+  await decide({
+    action: `let sandboxed commands reach the hosts the policy allows: ${allowing.map((r) => r.pattern).join(', ')}`,
+    by: 'policy',
+    autonomous: true,
+    reason: `network rules that allow (${allowing.map((r) => describeRule(r)).join('; ')}); every other host is refused`,
+  });
+  const recorded = new Set<string>();
+  return {
+    proxy,
+    async record() {
+      for (const d of proxy.decisions()) {
+        const key = `${d.host}:${d.port}:${d.allowed}`;
+        if (recorded.has(key)) continue;
+        recorded.add(key);
+        await decide(
+          d.allowed
+            ? { action: `allow a command to reach ${d.host}:${d.port}`, by: 'policy', autonomous: true, reason: 'a network rule allows the host' }
+            : { action: `refuse network from the sandbox to ${d.host}:${d.port}`, by: 'policy', autonomous: true, reason: d.reason ?? 'no rule allows it' },
+        );
+      }
+    },
+  };
 }
 
 /** Why a run cannot go on from the state it is in (message and what to do), or undefined when it can. */

@@ -117,6 +117,7 @@ export async function runCommand(
     let makeRunner: RunDeps['makeRunner'];
     let startEgress: RunDeps['startEgress'];
     let leaseDependencyCache: RunDeps['leaseDependencyCache'];
+    let startNetwork: RunDeps['startNetwork'];
     if (flags.sandbox === false) {
       out.stderr('⚠ --no-sandbox: commands the agent runs have your full user rights, your files and the network.');
       decisions.push({ action: 'run commands without a sandbox', by: 'person', autonomous: false, reason: '--no-sandbox was given on the command line' });
@@ -137,6 +138,9 @@ export async function runCommand(
         const shared = o.dependencyCache !== undefined ? o.dependencyCache : o.writableDirs[0] ? dependencies.readOnly(o.writableDirs[0]) : null;
         return workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir, dependencyCache: shared });
       };
+      // Commands reach a host only when a network rule allows it, through a proxy that asks the policy.
+      startNetwork = (decide) =>
+        workspace.startEgressProxy({ allow: [], decide, dir: os.tmpdir(), refusalNote: 'Commands may reach only the hosts a network rule allows (slipway policy lists them).' });
       // Installs reach only the package registries, through a proxy on a socket in a private folder outside
       // every folder the sandbox sees. SLIPWAY_INSTALL_NETWORK=full is the documented escape hatch.
       if (env.SLIPWAY_INSTALL_NETWORK !== 'full') {
@@ -186,6 +190,7 @@ export async function runCommand(
         makeRunner,
         ...(startEgress ? { startEgress } : {}),
         ...(leaseDependencyCache ? { leaseDependencyCache } : {}),
+        ...(startNetwork ? { startNetwork } : {}),
         workspacesDir: path.join(home, 'workspaces'),
         signal: controller.signal,
         onEvent: (e) => progress.event(e),

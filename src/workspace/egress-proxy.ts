@@ -34,6 +34,13 @@ export interface EgressProxyOptions {
   ports?: number[];
   /** For tests: map a name to a local server instead of resolving it. */
   connector?: EgressConnector;
+  /**
+   * Decides each host:port itself instead of `allow` and `ports` (a run's policy `network` rules); private
+   * and loopback addresses are refused either way.
+   */
+  decide?: (host: string, port: number) => { allowed: boolean; reason?: string };
+  /** Says who may reach what, in a refusal's body (default: the package registries on the allowlist). */
+  refusalNote?: string;
 }
 
 export interface EgressProxy {
@@ -101,6 +108,10 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const judge = (host: string, port: number): EgressDecision => {
     const key = `${host}:${port}`;
     let decision = seen.get(key);
+    if (!decision && opts.decide) {
+      decision = { host, port, ...opts.decide(host, port) };
+      seen.set(key, decision);
+    }
     if (!decision) {
       const matching = opts.allow.map(splitEntry).filter((e) => hostAllowed(host, [e.name]));
       if (!matching.length) decision = { host, port, allowed: false, reason: 'not a package registry on the allowlist' };
@@ -116,7 +127,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     if (d?.allowed) seen.set(`${host}:${port}`, { host, port, allowed: false, reason });
   };
   const refusal = (d: EgressDecision) =>
-    `slipway: egress to ${d.host}:${d.port} refused (${d.reason ?? 'not allowed'}). Dependency installs may reach only the package registries: ${opts.allow.join(', ')}.\n`;
+    `slipway: egress to ${d.host}:${d.port} refused (${d.reason ?? 'not allowed'}). ${opts.refusalNote ?? `Dependency installs may reach only the package registries: ${opts.allow.join(', ')}.`}\n`;
 
   const server = createServer((req, res) => void forwardHttp(req, res));
   server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => void tunnel(req, client, head));

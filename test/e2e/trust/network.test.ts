@@ -1,0 +1,60 @@
+/**
+ * Network from the sandbox is off unless a rule allows a host. With `{"kind": "network", "pattern":
+ * "registry.npmjs.org", "action": "allow"}` in the user's config, the agent's commands reach that host (through
+ * the host-side proxy that asks the policy about every connection) and nothing else; each connection allowed or
+ * refused is a ledger decision. Uses the real npm registry, as the dependency install tests do.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ScriptTurn } from '../../../src/model/script-turn.js';
+import { demoTurns, lastLine, useScenario } from '../core/scenario.js';
+
+const s = useScenario('demo-cart');
+
+const PROBE =
+  "curl -sS -m 20 -o /dev/null -w 'npm=%{http_code}\\n' https://registry.npmjs.org/ 2>&1; " +
+  "curl -sS -m 20 -o /dev/null -w 'pypi=%{http_code} connect=%{http_connect}\\n' https://pypi.org/simple/ 2>&1; echo probed";
+
+function turns(): ScriptTurn[] {
+  const [readCart, plan, , fixCart, addTest, runTests, finish, verdict] = demoTurns() as ScriptTurn[];
+  return [readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: PROBE } }] }, fixCart!, addTest!, runTests!, finish!, verdict!];
+}
+
+/** What the shell tool returned to the model (the request after the one that called it). */
+function probeResult(): string {
+  const i = s.h.server.requests.findIndex((r) => r.rawBody.includes('probed') && r.rawBody.includes('npm='));
+  expect(i, 'no request carried the probe result').toBeGreaterThan(-1);
+  return s.h.server.requests[i]!.rawBody;
+}
+
+interface Decision {
+  action: string;
+  by: string;
+  reason: string;
+}
+
+describe('network rules', () => {
+  it('a host a rule allows is reachable from sandboxed commands, every other host is refused, both on the record', async () => {
+    s.h.userConfig({ policy: [{ kind: 'network', pattern: 'registry.npmjs.org', action: 'allow' }] });
+    s.h.server.turns(turns());
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
+    expect(lastLine(result), result.stderr + result.stdout.slice(-1500)).toMatchObject({ status: 'pr_open' });
+    const body = probeResult();
+    expect(body).toContain('npm=200');
+    expect(body).toMatch(/pypi=000 connect=403/);
+    const decisions = result.json.filter((e) => e.type === 'decision').map((e) => e.decision as Decision);
+    expect(decisions).toContainEqual(expect.objectContaining({ action: 'let sandboxed commands reach the hosts the policy allows: registry.npmjs.org', by: 'policy' }));
+    expect(decisions).toContainEqual(expect.objectContaining({ action: 'allow a command to reach registry.npmjs.org:443', by: 'policy' }));
+    const refused = decisions.find((d) => d.action === 'refuse network from the sandbox to pypi.org:443');
+    expect(refused?.reason).toContain('network `*` ask, from default; a connection cannot wait for a person');
+  }, 120_000);
+
+  it('without a rule (the default), the same command reaches nothing: no proxy, no network namespace route', async () => {
+    s.h.server.turns(turns());
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
+    expect(lastLine(result), result.stderr + result.stdout.slice(-1500)).toMatchObject({ status: 'pr_open' });
+    const body = probeResult();
+    expect(body).toContain('npm=000');
+    expect(body).toContain('pypi=000');
+    expect(result.json.some((e) => e.type === 'decision' && (e.decision as Decision).action.startsWith('let sandboxed commands reach'))).toBe(false);
+  }, 120_000);
+});
