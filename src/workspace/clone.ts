@@ -33,13 +33,16 @@ export async function prepareWorkspace(
   const { path } = opts;
   const runId = checkName(opts.runId, 'run id');
   const slug = slugify(opts.slug);
-  const repo = await findRepoRoot(opts.repo, path);
-  const base = opts.base ?? (await currentBranch(repo, path));
+  const { root: repo, bare, branches, current } = await inspectRepo(opts.repo, path);
+  // Looking at the user's tree runs beside the checks and the clone: it only reads.
+  const dirty = bare ? Promise.resolve(false) : userTreeIsDirty(repo, path);
+  dirty.catch(() => undefined); // awaited below; an early failure must not leave it unhandled
+  const base = opts.base ?? current ?? (await currentBranch(repo, path));
   const notices: string[] = [];
 
-  const baseCheck = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${base}^{commit}`], { cwd: repo, path, allowFailure: true });
-  if (baseCheck.exitCode !== 0) throw await unknownBase(repo, base, path);
-  const baseCommit = baseCheck.stdout.trim();
+  // The branch's commit, as listed: no separate `rev-parse --verify` process.
+  const baseCommit = branches.get(base);
+  if (!baseCommit) throw await unknownBase(repo, base, path);
 
   const runDir = join(opts.workspacesDir, runId);
   const dir = join(runDir, 'repo');
@@ -54,8 +57,6 @@ export async function prepareWorkspace(
   const author = opts.author ?? DEFAULT_AUTHOR;
   await mkdir(runDir, { recursive: true });
   try {
-    // Looking at the user's tree runs beside the clone: it only reads.
-    const dirty = userTreeIsDirty(repo, path);
     // --no-hardlinks: objects are copied, so nothing done in the clone can reach the user's objects,
     // refs, hooks or config. Hooks are not copied by clone; host-side git disables them anyway.
     await git(
@@ -64,8 +65,10 @@ export async function prepareWorkspace(
       { cwd: runDir, path },
     );
     // Start from the commit that was checked above, even if the base branch moved since.
-    await git(['checkout', '--quiet', '-b', branch, baseCommit], { cwd: dir, path });
-    await appendFile(join(dir, '.git', 'info', 'exclude'), `\n# slipway\n${EXCLUDES.join('\n')}\n`);
+    await Promise.all([
+      git(['checkout', '--quiet', '-b', branch, baseCommit], { cwd: dir, path }),
+      appendFile(join(dir, '.git', 'info', 'exclude'), `\n# slipway\n${EXCLUDES.join('\n')}\n`),
+    ]);
 
     if (await dirty) {
       notices.push(`uncommitted changes in ${repo} are not seen by this run; it works from ${base} at ${baseCommit.slice(0, 12)}`);
@@ -89,26 +92,44 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function findRepoRoot(repo: string, path: string | undefined): Promise<string> {
+/**
+ * The repository's root, whether it is bare, its branches (name -> commit) and the checked-out branch, in two
+ * git processes that run at once. `current` is undefined when HEAD is detached or on a branch without commits.
+ */
+async function inspectRepo(
+  repo: string,
+  path: string | undefined,
+): Promise<{ root: string; bare: boolean; branches: Map<string, string>; current: string | undefined }> {
   if (!isAbsolute(repo)) {
     throw new WorkspaceError('invalid_path', `repository path ${JSON.stringify(repo)} is not absolute`, 'pass an absolute path');
   }
   const info = await stat(repo).catch(() => null);
   if (!info) throw new WorkspaceError('no_such_path', `${repo} does not exist`, 'check the path of the repository');
   if (!info.isDirectory()) throw new WorkspaceError('not_a_directory', `${repo} is not a directory`, 'pass the folder of a git repository');
-  const probe = await git(['rev-parse', '--is-bare-repository'], { cwd: repo, path, allowFailure: true });
-  if (probe.exitCode !== 0) {
+  const [probe, refs] = await Promise.all([
+    // Prints what it can before failing: --show-toplevel fails in a bare repository (and inside .git).
+    git(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--show-toplevel'], { cwd: repo, path, allowFailure: true }),
+    git(['for-each-ref', '--format=%(HEAD) %(objectname) %(refname)', '--sort=-committerdate', 'refs/heads'], { cwd: repo, path, allowFailure: true }),
+  ]);
+  const [isBare, gitDir, topLevel] = probe.stdout.split('\n');
+  if (isBare !== 'true' && isBare !== 'false') {
     throw new WorkspaceError('not_a_repo', `${repo} is not a git repository`, `run \`git init\` in ${repo} and commit, or pass the path of a git repository`);
   }
-  const bare = probe.stdout.trim() === 'true';
-  const root = bare
-    ? await gitLine(['rev-parse', '--absolute-git-dir'], { cwd: repo, path })
-    : await gitLine(['rev-parse', '--show-toplevel'], { cwd: repo, path });
-  const branches = await listBranches(root, path);
-  if (branches.length === 0) {
+  const bare = isBare === 'true';
+  const root = bare ? gitDir! : topLevel || (await gitLine(['rev-parse', '--show-toplevel'], { cwd: repo, path }));
+  if (refs.exitCode !== 0) throw new GitError(['for-each-ref'], refs.exitCode, refs.stderr);
+  const branches = new Map<string, string>();
+  let current: string | undefined;
+  for (const line of refs.stdout.split('\n')) {
+    const m = /^([* ]) ([0-9a-f]+) refs\/heads\/(.+)$/.exec(line);
+    if (!m) continue;
+    branches.set(m[3]!, m[2]!);
+    if (m[1] === '*') current = m[3]!;
+  }
+  if (branches.size === 0) {
     throw new WorkspaceError('empty_repo', `${root} has no commits yet`, 'commit something first (git commit --allow-empty -m "initial commit")');
   }
-  return root;
+  return { root, bare, branches, current };
 }
 
 async function currentBranch(repo: string, path: string | undefined): Promise<string> {
@@ -139,8 +160,6 @@ async function unknownBase(repo: string, base: string, path: string | undefined)
 }
 
 async function userTreeIsDirty(repo: string, path: string | undefined): Promise<boolean> {
-  const bare = await gitLine(['rev-parse', '--is-bare-repository'], { cwd: repo, path });
-  if (bare === 'true') return false;
   // --no-optional-locks: looking must not rewrite the user's index.
   const status = await git(['--no-optional-locks', 'status', '--porcelain', '--ignore-submodules=dirty'], { cwd: repo, path });
   return status.stdout.trim().length > 0;

@@ -35,6 +35,12 @@ export class GitWorkspace implements Workspace {
   private readonly userRepo: string;
   private readonly path: string | undefined;
   private checkouts = 0;
+  /**
+   * HEAD as this object last set or read it. Only host-side git here moves HEAD (the sandbox sees .git
+   * read-only), so it stays right between commits and saves a `rev-parse` process.
+   */
+  private knownHead: string | undefined;
+  private commits = 0;
 
   constructor(init: GitWorkspaceInit) {
     this.dir = init.dir;
@@ -53,14 +59,19 @@ export class GitWorkspace implements Workspace {
   async commitAll(message: string): Promise<string> {
     await this.git(['add', '-A']);
     const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
-    if (staged.exitCode === 0) return this.head();
+    if (staged.exitCode === 0) return this.knownHead ?? this.head();
     if (staged.exitCode !== 1) throw new WorkspaceError('git_failed', `git diff failed: ${staged.stderr.trim()}`, 'see the git message');
+    this.knownHead = undefined;
+    this.commits++;
     await this.git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message]);
     return this.head();
   }
 
-  head(): Promise<string> {
-    return gitLine(['rev-parse', 'HEAD'], { cwd: this.dir, path: this.path });
+  async head(): Promise<string> {
+    const commits = this.commits;
+    const head = await gitLine(['rev-parse', 'HEAD'], { cwd: this.dir, path: this.path });
+    if (commits === this.commits) this.knownHead = head;
+    return head;
   }
 
   /**
