@@ -55,6 +55,8 @@ export interface RunDeps {
    */
   startNetwork?(decide: (host: string, port: number) => { allowed: boolean; reason?: string }): Promise<NetworkEgress>;
   workspacesDir: string;
+  /** Clones the repository (default: prepareWorkspace); a front end may hand in a clone it started early. */
+  prepareWorkspace?: typeof prepareWorkspace;
   signal: AbortSignal;
   onEvent?: (event: StoredEvent) => void;
   /** Decisions taken before the run (a person's --no-sandbox, say). */
@@ -159,7 +161,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       ? reopenOrReclone({ repo: request.repo, ...(previous.base || revising?.base ? { base: previous.base || revising!.base } : {}), branch: previous.branch, runId, workspacesDir: deps.workspacesDir, author: request.config.author }).then(
           ({ workspace, notice }) => ({ workspace, notices: [notice] }),
         )
-      : prepareWorkspace({
+      : (deps.prepareWorkspace ?? prepareWorkspace)({
           repo: request.repo,
           ...(request.base ? { base: request.base } : {}),
           runId,

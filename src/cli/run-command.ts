@@ -77,6 +77,32 @@ export async function runCommand(
     import('../agent/index.js'),
   ]);
   modules.catch(() => undefined);
+  const flagConfig = flagLayer(flags);
+  const configured = Promise.all([loadRepoConfig(repo, flags.base), loadUserConfig(home)]).then(([repository, user]) =>
+    mergeConfigLayers({ repository, user, flags: flagConfig }),
+  );
+  configured.catch(() => undefined); // awaited below, where a ConfigError becomes a failed run
+  // A new run's clone starts as soon as the config says who commits: git works beside opening the store and
+  // loading the model client. A run that fails before it needs the clone removes it (abandon, below).
+  const ahead = resume
+    ? Promise.resolve(null)
+    : Promise.all([configured, modules]).then(([config, [workspace]]) =>
+        flags.sandbox !== false && !workspace.findBwrap(env)
+          ? null
+          : workspace.prepareAhead({
+              repo,
+              ...(flags.base ? { base: flags.base } : {}),
+              runId,
+              slug: workspace.slugify(goal),
+              workspacesDir: path.join(home, 'workspaces'),
+              author: config.author,
+            }),
+      );
+  ahead.catch(() => undefined);
+  let handedOver = false;
+  const abandonAhead = async () => {
+    if (!handedOver) await (await ahead.catch(() => null))?.abandon();
+  };
   const [{ openSqliteStore }, { createRedactor, redactingModel, redactingStore }] = await Promise.all([
     import('../store/index.js'),
     import('../policy/redact.js'),
@@ -84,7 +110,11 @@ export async function runCommand(
   ]);
   // Secrets never reach the model, the event log, recordings or pull request bodies.
   const redactor = createRedactor(env);
-  const store = redactingStore(await openSqliteStore(path.join(home, 'slipway.db')), redactor);
+  const opened = await openSqliteStore(path.join(home, 'slipway.db')).catch(async (error: unknown) => {
+    await abandonAhead();
+    throw error;
+  });
+  const store = redactingStore(opened, redactor);
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(EXIT.stopped);
@@ -103,8 +133,7 @@ export async function runCommand(
 
     let config: EffectiveConfig;
     try {
-      const [repository, user] = await Promise.all([loadRepoConfig(repo, flags.base), loadUserConfig(home)]);
-      config = mergeConfigLayers({ repository, user, flags: flagLayer(flags) });
+      config = await configured;
     } catch (error) {
       if (error instanceof ConfigError) return await failEarly(error.message, error.hint);
       throw error;
@@ -172,6 +201,8 @@ export async function runCommand(
 
     model = redactingModel(model, redactor);
     await mkdir(cacheDir, { recursive: true });
+    const early = await ahead;
+    handedOver = true;
     const outcome = await runGoal(
       {
         goal,
@@ -192,6 +223,7 @@ export async function runCommand(
         ...(leaseDependencyCache ? { leaseDependencyCache } : {}),
         ...(startNetwork ? { startNetwork } : {}),
         workspacesDir: path.join(home, 'workspaces'),
+        ...(early ? { prepareWorkspace: early.prepare } : {}),
         signal: controller.signal,
         onEvent: (e) => progress.event(e),
         initialDecisions: decisions,
@@ -224,6 +256,7 @@ export async function runCommand(
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await abandonAhead();
     await store.close();
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { prepareWorkspace, slugify } from './clone.js';
+import { prepareAhead, prepareWorkspace, slugify } from './clone.js';
 import { WorkspaceError } from './errors.js';
 import type { GitWorkspace } from './git-workspace.js';
 import { gitCmd, makeRepo, removeDir, repoState, sh, tempDir, writeFiles } from './test-helpers.js';
@@ -255,6 +255,22 @@ describe('GitWorkspace', () => {
     await workspace.dispose();
     expect(existsSync(join(workspacesDir, 'r1'))).toBe(false);
     expect(existsSync(repo)).toBe(true);
+  });
+
+  it('hands a clone started ahead to the first matching call, and removes it when no run takes it', async () => {
+    const { repo, workspacesDir } = fixture();
+    const opts = { repo, workspacesDir, runId: 'r1', slug: 'fix the thing' };
+    const ahead = prepareAhead(opts);
+    const { workspace } = await ahead.prepare({ ...opts, slug: 'Fix the thing' });
+    expect(workspace.dir).toBe(join(workspacesDir, 'r1', 'repo'));
+    await ahead.abandon(); // taken: left alone
+    expect(existsSync(workspace.dir)).toBe(true);
+    // Only the first call gets it; a second one clones anew and finds the folder taken.
+    expect((await rejection(ahead.prepare(opts))).code).toBe('workspace_exists');
+
+    const unused = prepareAhead({ ...opts, runId: 'r2' });
+    await unused.abandon();
+    expect(existsSync(join(workspacesDir, 'r2'))).toBe(false);
   });
 });
 

@@ -85,6 +85,46 @@ export async function prepareWorkspace(
   }
 }
 
+/** A clone started before the run asked for it; see prepareAhead. */
+export interface PreparedAhead {
+  /** prepareWorkspace, except that the first call with the options given ahead gets the clone already under way. */
+  prepare(opts: PrepareWorkspaceOptions): Promise<{ workspace: GitWorkspace; notices: string[] }>;
+  /** Removes the clone if no run took it (the run failed before it got that far). */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Starts cloning now, so the clone runs beside the rest of start-up (opening the store, loading the model
+ * client); failures surface when the run asks for the workspace, exactly as if it had cloned then.
+ */
+export function prepareAhead(ahead: PrepareWorkspaceOptions): PreparedAhead {
+  const started = prepareWorkspace(ahead);
+  started.catch(() => undefined); // surfaces through prepare(), or is dropped by abandon()
+  let taken = false;
+  return {
+    prepare(opts) {
+      if (taken || !sameOptions(opts, ahead)) return prepareWorkspace(opts);
+      taken = true;
+      return started;
+    },
+    async abandon() {
+      if (taken) return;
+      taken = true;
+      const prepared = await started.catch(() => null);
+      await prepared?.workspace.dispose();
+    },
+  };
+}
+
+function sameOptions(a: PrepareWorkspaceOptions, b: PrepareWorkspaceOptions): boolean {
+  const author = (o: PrepareWorkspaceOptions) => o.author ?? DEFAULT_AUTHOR;
+  return (
+    a.repo === b.repo && a.base === b.base && a.runId === b.runId && slugify(a.slug) === slugify(b.slug) &&
+    a.workspacesDir === b.workspacesDir && a.path === b.path &&
+    author(a).name === author(b).name && author(a).email === author(b).email
+  );
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,

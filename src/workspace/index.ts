@@ -1,5 +1,5 @@
 /** workspace/: per-run clones, branches, diffs, the sandboxed command runner, and running tests. */
-export { prepareWorkspace, reopenWorkspace, slugify, DEFAULT_AUTHOR, type PrepareWorkspaceOptions } from './clone.js';
+export { prepareAhead, prepareWorkspace, reopenWorkspace, slugify, DEFAULT_AUTHOR, type PreparedAhead, type PrepareWorkspaceOptions } from './clone.js';
 export { reopenOrReclone, type RecloneOptions } from './reclone.js';
 export { WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { GitWorkspace } from './git-workspace.js';
