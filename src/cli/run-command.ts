@@ -86,18 +86,20 @@ export async function runCommand(
   // loading the model client. A run that fails before it needs the clone removes it (abandon, below).
   const ahead = resume
     ? Promise.resolve(null)
-    : Promise.all([configured, modules]).then(([config, [workspace]]) =>
-        flags.sandbox !== false && !workspace.findBwrap(env)
-          ? null
-          : workspace.prepareAhead({
-              repo,
-              ...(flags.base ? { base: flags.base } : {}),
-              runId,
-              slug: workspace.slugify(goal),
-              workspacesDir: path.join(home, 'workspaces'),
-              author: config.author,
-            }),
-      );
+    : Promise.all([configured, modules]).then(([config, [workspace]]) => {
+        const bwrap = flags.sandbox === false ? null : workspace.findBwrap(env);
+        if (flags.sandbox !== false && !bwrap) return null;
+        // The sandbox's first runner needs bwrap's options: ask now, beside the clone.
+        if (bwrap) void workspace.probeBwrapFeatures(bwrap);
+        return workspace.prepareAhead({
+          repo,
+          ...(flags.base ? { base: flags.base } : {}),
+          runId,
+          slug: workspace.slugify(goal),
+          workspacesDir: path.join(home, 'workspaces'),
+          author: config.author,
+        });
+      });
   ahead.catch(() => undefined);
   let handedOver = false;
   const abandonAhead = async () => {

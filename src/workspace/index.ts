@@ -8,6 +8,7 @@ export {
   createSandboxRunner,
   filesToMask,
   findBwrap,
+  probeBwrapFeatures,
   probeSandbox,
   SandboxUnavailableError,
   SANDBOX_UID,

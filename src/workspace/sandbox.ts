@@ -2,7 +2,7 @@
  * The bubblewrap command runner: each command in fresh namespaces, with no capabilities, no network
  * (unless asked), a read-only system, a private /tmp and home, and only the given folders writable.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { CommandOptions, CommandResult, CommandRunner } from '../protocol/workspace.js';
@@ -283,6 +283,18 @@ function bwrapFeatures(bwrap: string): BwrapFeatures {
     featureCache.set(bwrap, features);
   }
   return features;
+}
+
+/**
+ * Asks bwrap for its options without blocking (`bwrap --help` takes a process start), so that a runner made
+ * later finds them known. Optional: a runner made first asks synchronously, as before.
+ */
+export async function probeBwrapFeatures(bwrap: string): Promise<void> {
+  if (featureCache.has(bwrap)) return;
+  const help = await new Promise<string>((resolve) => {
+    execFile(bwrap, ['--help'], { encoding: 'utf8', timeout: 5000 }, (_error, stdout) => resolve(String(stdout ?? '')));
+  });
+  if (!featureCache.has(bwrap)) featureCache.set(bwrap, { disableUserns: help.includes('--disable-userns'), size: help.includes('--size') });
 }
 
 function egressSocket(opts: SandboxRunnerOptions): string | null {
