@@ -389,6 +389,9 @@ async function ship(a: {
 }): Promise<PullRequest> {
   const ws = a.workspace;
   const head = await ws.commitAll(`slipway: ${firstLine(a.request.goal)}`);
+  // Only reads the clone: runs beside publishing and anchoring.
+  const diffstatting = ws.diffStat();
+  diffstatting.catch(() => undefined);
   await ws.publishBranch();
   const proof = 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged';
   await a.decide(
@@ -400,7 +403,7 @@ async function ship(a: {
   const prId = a.revising?.id ?? newId('pr');
   // No decision follows this one: the anchor kept in the user's repository and in the body covers them all.
   const ledger = await anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author });
-  const diffstat = await ws.diffStat();
+  const diffstat = await diffstatting;
   const pr: PullRequest = {
     id: prId,
     run: a.runId,
