@@ -37,7 +37,7 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly', setImmediate: 'readonly' } },
   },
   layer('protocol', ['model', 'tools', 'workspace', 'policy', 'agent', 'store', 'cli', 'server'], drivers),
   layer('model', ['tools', 'workspace', 'policy', 'agent', 'store', 'cli', 'server'], drivers),

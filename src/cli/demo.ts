@@ -15,7 +15,7 @@ export const DEMO_GOAL =
   'Fix cartTotal in src/cart.js: a discount is a percentage, so a 10% discount on a 200 subtotal must give 180, not 190.';
 
 export function examplesDir(): string {
-  // dist/cli.js and src/cli/demo.ts both sit two levels below the package root at most.
+  // dist/slipway.cjs sits one level below the package root, src/cli/demo.ts two.
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = here.endsWith(`${path.sep}cli`) ? path.resolve(here, '..', '..') : path.resolve(here, '..');
   return path.join(root, 'examples');

@@ -55,7 +55,7 @@ export function gatesCommand(out: Output, env: NodeJS.ProcessEnv, json: boolean)
       out.stdout(JSON.stringify(gates));
       return EXIT.ok;
     }
-    if (gates.length === 0) out.stdout('No gates. A merge asks for one (slipway pr merge <pr>), so do run --approve-plan and any action a policy rule answers with ask.');
+    if (gates.length === 0) out.stdout('No gates. They come from slipway pr merge <pr>, from run --approve-plan, and from any action a policy rule answers with ask.');
     for (const g of gates) {
       out.stdout(`${g.id}  ${g.status.padEnd(8)}  ${g.action} ${g.action === 'plan' ? `"${g.subject}"` : g.subject}${g.pr ? ` (${g.pr})` : ''}  run ${g.run}  risk ${g.risk.level}: ${g.risk.reason}`);
       if (g.status === 'pending' && g.evidence.plan) {
