@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from '../protocol/index.js';
-import { mergeConfigLayers, newId } from '../protocol/index.js';
+import { DEFAULT_CONFIG, mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, dependencyCacheRoot, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
@@ -71,8 +71,9 @@ export async function runCommand(
   };
 
   // Load every module the run needs at once: their file reads overlap, and so does opening the store.
+  const workspaceModule = import('../workspace/index.js');
   const modules = Promise.all([
-    import('../workspace/index.js'),
+    workspaceModule,
     import('../model/index.js'),
     import('../agent/index.js'),
   ]);
@@ -82,11 +83,12 @@ export async function runCommand(
     mergeConfigLayers({ repository, user, flags: flagConfig }),
   );
   configured.catch(() => undefined); // awaited below, where a ConfigError becomes a failed run
-  // A new run's clone starts as soon as the config says who commits: git works beside opening the store and
-  // loading the model client. A run that fails before it needs the clone removes it (abandon, below).
+  // A new run's clone starts at once: git works beside reading the config, opening the store and loading the
+  // model client. It commits as the default author; a config that names another makes the run clone again
+  // (prepareAhead). A run that fails before it needs the clone removes it (abandon, below).
   const ahead = resume
     ? Promise.resolve(null)
-    : Promise.all([configured, modules]).then(([config, [workspace]]) => {
+    : workspaceModule.then((workspace) => {
         const bwrap = flags.sandbox === false ? null : workspace.findBwrap(env);
         if (flags.sandbox !== false && !bwrap) return null;
         // The sandbox's first runner needs bwrap's options: ask now, beside the clone.
@@ -97,7 +99,7 @@ export async function runCommand(
           runId,
           slug: workspace.slugify(goal),
           workspacesDir: path.join(home, 'workspaces'),
-          author: config.author,
+          author: DEFAULT_CONFIG.author,
         });
       });
   ahead.catch(() => undefined);

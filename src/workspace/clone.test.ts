@@ -271,6 +271,12 @@ describe('GitWorkspace', () => {
     const unused = prepareAhead({ ...opts, runId: 'r2' });
     await unused.abandon();
     expect(existsSync(join(workspacesDir, 'r2'))).toBe(false);
+
+    // Asked with another author: the early clone goes, and the clone is made again with that author.
+    const early = prepareAhead({ ...opts, runId: 'r3' });
+    const author = { name: 'Release Bot', email: 'bot@example.test' };
+    const { workspace: again } = await early.prepare({ ...opts, runId: 'r3', author });
+    expect(sh(again.dir, 'git', 'config', 'user.name').trim()).toBe('Release Bot');
   });
 });
 

@@ -102,8 +102,13 @@ export function prepareAhead(ahead: PrepareWorkspaceOptions): PreparedAhead {
   started.catch(() => undefined); // surfaces through prepare(), or is dropped by abandon()
   let taken = false;
   return {
-    prepare(opts) {
-      if (taken || !sameOptions(opts, ahead)) return prepareWorkspace(opts);
+    async prepare(opts) {
+      if (taken) return prepareWorkspace(opts);
+      if (!sameOptions(opts, ahead)) {
+        // Started with other options (another author, say): that clone goes, and this one is made as asked.
+        await this.abandon();
+        return prepareWorkspace(opts);
+      }
       taken = true;
       return started;
     },
