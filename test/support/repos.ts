@@ -19,6 +19,15 @@ export function git(cwd: string, ...args: string[]): string {
 export function exampleRepo(name: string, files: Record<string, string> = {}): string {
   const dir = tempDir(`slipway-${name}-`);
   cpSync(path.join(ROOT, 'examples', name), dir, { recursive: true, filter: (src) => !src.endsWith('slipway-script.json') });
+  return commitFiles(dir, files);
+}
+
+/** A fresh repository (in a temp folder named after `prefix`) with `files` committed on `main`. */
+export function committedRepo(prefix: string, files: Record<string, string>): string {
+  return commitFiles(tempDir(prefix), files);
+}
+
+function commitFiles(dir: string, files: Record<string, string>): string {
   for (const [rel, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), content);

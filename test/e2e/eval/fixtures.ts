@@ -3,18 +3,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ScriptTurn } from '../../../src/model/script-turn.js';
 import { cliEnv, runCli, type CliResult } from '../../support/cli.js';
-import { git, tempDir } from '../../support/repos.js';
+import { committedRepo, git, tempDir } from '../../support/repos.js';
 
 /** A fresh repository with `files` committed on main; returns its folder and the commit. */
 export function makeRepo(name: string, files: Record<string, string>): { dir: string; commit: string } {
-  const dir = tempDir(`slipway-eval-${name}-`);
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), content);
-  }
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'add', '-A');
-  git(dir, '-c', 'user.name=Test', '-c', 'user.email=test@localhost', 'commit', '-q', '-m', 'initial');
+  const dir = committedRepo(`slipway-eval-${name}-`, files);
   return { dir, commit: git(dir, 'rev-parse', 'HEAD') };
 }
 

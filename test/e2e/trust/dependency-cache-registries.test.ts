@@ -4,12 +4,12 @@
  * downloads into the lockfile's cache, the tests then run offline from it (read-only), and a second install
  * of the same lockfile reaches no registry.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDependencyCache, createSandboxRunner, detectTestPlan, installEgressStarter, type DependencyCache } from '../../../src/workspace/index.js';
-import { git, removeDir, tempDir } from '../../support/repos.js';
+import { committedRepo, removeDir, tempDir } from '../../support/repos.js';
 
 const GO_FILES = {
   'go.mod': 'module example.com/cachedemo\n\ngo 1.21\n\nrequire github.com/pkg/errors v0.9.1\n',
@@ -46,15 +46,7 @@ const MAVEN_FILES = {
 
 /** A fresh repository of `files` committed on main. */
 function repoOf(files: Record<string, string>): string {
-  const dir = tempDir('slipway-depcache-repo-');
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), content);
-  }
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'add', '-A');
-  git(dir, '-c', 'user.name=Test', '-c', 'user.email=test@localhost', 'commit', '-q', '-m', 'initial');
-  return dir;
+  return committedRepo('slipway-depcache-repo-', files);
 }
 
 describe('the dependency cache with real registries', () => {
