@@ -275,7 +275,8 @@ describe('GitWorkspace', () => {
     // Asked with another author: the early clone goes, and the clone is made again with that author.
     const early = prepareAhead({ ...opts, runId: 'r3' });
     const author = { name: 'Release Bot', email: 'bot@example.test' };
-    const { workspace: again } = await early.prepare({ ...opts, runId: 'r3', author });
+    const { prepare: handedOn } = early; // as run-command hands it to runGoal: a function value
+    const { workspace: again } = await handedOn({ ...opts, runId: 'r3', author });
     expect(sh(again.dir, 'git', 'config', 'user.name').trim()).toBe('Release Bot');
   });
 });

@@ -101,24 +101,24 @@ export function prepareAhead(ahead: PrepareWorkspaceOptions): PreparedAhead {
   const started = prepareWorkspace(ahead);
   started.catch(() => undefined); // surfaces through prepare(), or is dropped by abandon()
   let taken = false;
-  return {
-    async prepare(opts) {
-      if (taken) return prepareWorkspace(opts);
-      if (!sameOptions(opts, ahead)) {
-        // Started with other options (another author, say): that clone goes, and this one is made as asked.
-        await this.abandon();
-        return prepareWorkspace(opts);
-      }
-      taken = true;
-      return started;
-    },
-    async abandon() {
-      if (taken) return;
-      taken = true;
-      const prepared = await started.catch(() => null);
-      await prepared?.workspace.dispose();
-    },
+  // Plain functions, no `this`: callers hand `prepare` on as a function value.
+  const abandon = async (): Promise<void> => {
+    if (taken) return;
+    taken = true;
+    const prepared = await started.catch(() => null);
+    await prepared?.workspace.dispose();
   };
+  const prepare = async (opts: PrepareWorkspaceOptions): Promise<{ workspace: GitWorkspace; notices: string[] }> => {
+    if (taken) return prepareWorkspace(opts);
+    if (!sameOptions(opts, ahead)) {
+      // Started with other options (another author, say): that clone goes, and this one is made as asked.
+      await abandon();
+      return prepareWorkspace(opts);
+    }
+    taken = true;
+    return started;
+  };
+  return { prepare, abandon };
 }
 
 function sameOptions(a: PrepareWorkspaceOptions, b: PrepareWorkspaceOptions): boolean {

@@ -131,6 +131,27 @@ describe('--approve-plan', () => {
     expect(pr.plan.summary).toMatch(/negative discount/);
   });
 
+  it('rejecting a resting plan goes on in that process: the planner plans again with the reason, and asks again', async () => {
+    const t = turns();
+    s.h.server.turns([t.readCart, t.plan]);
+    const first = await withModel(['run', GOAL, '--repo', s.repo, '--approve-plan', '--json']);
+    expect(first.code, first.stderr).toBe(4);
+    const gate = String(lastLine(first).gate);
+    const REASON = 'Say which test proves the fix.';
+    const plan2: ScriptTurn = { toolCalls: [{ name: 'submit_plan', input: { summary: 'Fix the percentage; the new test "applies the discount as a percentage" proves it.', steps: ['Fix', 'Test'], acceptance: ['The existing tests still pass'] } }] };
+    s.h.server.turns([plan2]);
+    const rejected = await withModel(['reject', gate, '--reason', REASON, '--json']);
+    expect(rejected.code, rejected.stderr + rejected.stdout.slice(-1000)).toBe(4);
+    expect(rejected.stderr).toContain('goes on here');
+    const again = lastLine(rejected);
+    expect(again).toMatchObject({ run: lastLine(first).run, status: 'awaiting_approval' });
+    expect(again.gate).not.toBe(gate);
+    expect(s.h.server.requests[2]!.rawBody).toContain(REASON);
+    const all = await gates();
+    expect(all.find((g) => g.id === gate)).toMatchObject({ status: 'rejected', answer: { reason: REASON } });
+    expect(all.find((g) => g.id === again.gate)).toMatchObject({ status: 'pending', evidence: { plan: { summary: expect.stringContaining('proves it') as string } } });
+  });
+
   it('--wait that runs out leaves the gate pending with no waiter, and exits 4', async () => {
     const t = turns();
     s.h.server.turns([t.readCart, t.plan]);
