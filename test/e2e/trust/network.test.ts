@@ -20,8 +20,8 @@ function turns(): ScriptTurn[] {
 }
 
 /** What the shell tool returned to the model (the request after the one that called it). */
-function probeResult(): string {
-  const i = s.h.server.requests.findIndex((r) => r.rawBody.includes('probed') && r.rawBody.includes('npm='));
+function probeResult(marker = 'npm='): string {
+  const i = s.h.server.requests.findIndex((r) => r.rawBody.includes('probed') && r.rawBody.includes(marker));
   expect(i, 'no request carried the probe result').toBeGreaterThan(-1);
   return s.h.server.requests[i]!.rawBody;
 }
@@ -46,6 +46,24 @@ describe('network rules', () => {
     expect(decisions).toContainEqual(expect.objectContaining({ action: 'allow a command to reach registry.npmjs.org:443', by: 'policy' }));
     const refused = decisions.find((d) => d.action === 'refuse network from the sandbox to pypi.org:443');
     expect(refused?.reason).toContain('network `*` ask, from default; a connection cannot wait for a person');
+  }, 120_000);
+
+  it('even a name a rule allows cannot reach the host\'s own services: loopback is refused after the lookup', async () => {
+    // The fake model server listens on the host's loopback: what a prompt-injected agent would go for.
+    const port = new URL(s.h.server.openaiBaseUrl).port;
+    s.h.userConfig({ policy: [{ kind: 'network', pattern: 'localhost', action: 'allow' }, { kind: 'network', pattern: 'localhost:*', action: 'allow' }] });
+    const [readCart, plan, , fixCart, addTest, runTests, finish, verdict] = demoTurns() as ScriptTurn[];
+    const probe = `curl -sS -m 10 -o /dev/null -w 'loop=%{http_code}\\n' http://localhost:${port}/v1/models 2>&1; echo probed`;
+    s.h.server.turns([readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: probe } }] }, fixCart!, addTest!, runTests!, finish!, verdict!]);
+    const before = s.h.server.requests.length;
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
+    expect(lastLine(result), result.stderr + result.stdout.slice(-1500)).toMatchObject({ status: 'pr_open' });
+    expect(probeResult('loop=')).toContain('loop=403');
+    // The fake server saw model requests only: nothing came through the proxy.
+    expect(s.h.server.requests.slice(before).every((r) => r.path.includes('/responses'))).toBe(true);
+    const decisions = result.json.filter((e) => e.type === 'decision').map((e) => e.decision as Decision);
+    const refused = decisions.find((d) => d.action === `refuse network from the sandbox to localhost:${port}`);
+    expect(refused?.reason).toMatch(/loopback|private|127\.0\.0\.1/);
   }, 120_000);
 
   it('without a rule (the default), the same command reaches nothing: no proxy, no network namespace route', async () => {
