@@ -5,7 +5,7 @@
  * person's answer continues it. The agent never sees the store, so it can neither list nor answer a gate.
  */
 import os from 'node:os';
-import type { AgentEvent, Decision, Gate, GateAction, GateEvidence, GateRisk, RunStore } from '../protocol/index.js';
+import type { AgentEvent, Decision, Gate, GateAction, GateEvidence, GateRisk, PolicyKind, RunStore } from '../protocol/index.js';
 import { newId } from '../protocol/index.js';
 
 /** The run stops here until a person answers `gate`; thrown out of the loop and settled by runGoal. */
@@ -137,6 +137,19 @@ export class GateKeeper {
       }
       await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), signal);
     }
+  }
+}
+
+/** How risky an action a rule answered `ask` is, by kind. */
+export function askRisk(kind: PolicyKind): GateRisk {
+  switch (kind) {
+    case 'read':
+      return { level: 'low', reason: 'reading changes nothing' };
+    case 'write':
+    case 'exec':
+      return { level: 'medium', reason: `the ${kind === 'exec' ? 'command runs' : 'file is written'} in the sandbox, inside the run's clone` };
+    default:
+      return { level: 'high', reason: `${kind} reaches beyond the run's clone` };
   }
 }
 

@@ -10,10 +10,7 @@ import type {
   Decision,
   EffectiveConfig,
   Gate,
-  GateRisk,
   Plan,
-  PolicyKind,
-  RunRecord,
   ModelClient,
   Phase,
   PullRequest,
@@ -31,9 +28,12 @@ import { Budget } from './budget.js';
 import { Escalation, RunAborted, RunFailure } from './errors.js';
 import { readInstructions } from './instructions.js';
 import { codePhase, feedback, planPhase, startCoder, testPhase, toolContext, verifyPhase, type PhaseEnv } from './phases.js';
-import { anchorLedger, renderPrBody } from './pr-body.js';
+import { anchorLedger } from './pr-body.js';
 import type { ToolContext } from '../tools/index.js';
-import { AwaitingApproval, ContinuedElsewhere, GateKeeper } from './gates.js';
+import { askRisk, AwaitingApproval, ContinuedElsewhere, GateKeeper } from './gates.js';
+import { startPolicyNetwork, type PolicyNetwork } from './network.js';
+import { resumedBecause, resumeNote, resumeRefusal } from './resume.js';
+import { firstLine, keepBranch, ship } from './ship.js';
 import { installDependencies } from './install.js';
 import { Supervisor } from './supervisor.js';
 
@@ -373,186 +373,6 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   }
 }
 
-async function ship(a: {
-  request: RunRequest;
-  runId: string;
-  workspace: Workspace;
-  plan: import('../protocol/index.js').Plan;
-  outcome: import('./phases.js').TestOutcome;
-  verification: Verification;
-  summary: string;
-  budget: Budget;
-  deps: RunDeps;
-  decide: (d: Decision) => Promise<void>;
-  /** The open pull request this run revises: it is updated in place. */
-  revising?: PullRequest;
-}): Promise<PullRequest> {
-  const ws = a.workspace;
-  const head = await ws.commitAll(`slipway: ${firstLine(a.request.goal)}`);
-  // Only reads the clone: runs beside publishing and anchoring.
-  const diffstatting = ws.diffStat();
-  diffstatting.catch(() => undefined);
-  await ws.publishBranch();
-  const proof = 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged';
-  await a.decide(
-    a.revising
-      ? { action: `update pull request ${a.revising.id} on ${ws.branch} to ${head.slice(0, 10)}`, by: 'agent', autonomous: true, reason: `the revision a person asked for is done: ${proof}` }
-      : { action: `open a pull request from ${ws.branch} into ${ws.base}`, by: 'agent', autonomous: true, reason: proof },
-  );
-  const decisions = await a.deps.store.listDecisions(a.runId);
-  const prId = a.revising?.id ?? newId('pr');
-  // No decision follows this one: the anchor kept in the user's repository and in the body covers them all.
-  const ledger = await anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author });
-  const diffstat = await diffstatting;
-  const pr: PullRequest = {
-    id: prId,
-    run: a.runId,
-    status: 'open',
-    title: `slipway: ${firstLine(a.request.goal).slice(0, 72)}`,
-    body: renderPrBody({
-      goal: a.request.goal,
-      plan: a.plan,
-      summary: a.summary,
-      diffstat,
-      tests: a.outcome.evidence,
-      verification: a.verification,
-      decisions,
-      ledger,
-      prId,
-      usage: a.budget.usage,
-      model: a.deps.model.spec,
-    }),
-    branch: ws.branch,
-    base: ws.base,
-    head,
-    baseCommit: ws.baseCommit,
-    diffstat,
-    goal: a.request.goal,
-    plan: a.plan,
-    tests: a.outcome.evidence,
-    verification: a.verification,
-    decisions,
-    ledger,
-    usage: { ...a.budget.usage },
-    createdAt: a.revising?.createdAt ?? new Date().toISOString(),
-  };
-  if (a.revising) {
-    const revised: PullRequest = {
-      ...pr,
-      history: [...(a.revising.history ?? []), { at: new Date().toISOString(), event: 'revised', by: 'slipway', note: `now at ${head.slice(0, 10)}: ${a.summary.slice(0, 300)}` }],
-    };
-    await a.deps.store.updatePullRequest(revised);
-    return revised;
-  }
-  await a.deps.store.createPullRequest(pr);
-  return pr;
-}
-
-/** Commits what the agent did and fetches the branch into the user's repository, so nothing is lost. */
-async function keepBranch(ws: Workspace, why: string): Promise<string | null> {
-  try {
-    await ws.commitAll(`slipway: work in progress (${why})`);
-    await ws.publishBranch();
-    return ws.branch;
-  } catch {
-    return null;
-  }
-}
-
-interface PolicyNetwork {
-  proxy: NetworkEgress;
-  /** Puts the connections refused since the last call on the ledger. */
-  record(): Promise<void>;
-}
-
-/** The run's egress proxy when a user's rule allows some host (the default asks for every host: no network). */
-async function startPolicyNetwork(policy: ReturnType<typeof buildPolicy>, deps: RunDeps, decide: (d: Decision) => Promise<void>): Promise<PolicyNetwork | null> {
-  const allowing = policy.rules.filter((r) => r.kind === 'network' && r.action === 'allow');
-  if (!allowing.length || !deps.startNetwork) return null;
-  const proxy = await deps.startNetwork((host, port) => {
-    // A rule names a host (ports 443 and 80) or host:port.
-    const exact = policy.evaluate('network', `${host}:${port}`);
-    if (exact.action === 'allow') return { allowed: true };
-    const byHost = policy.evaluate('network', host);
-    if (byHost.action === 'allow' && (port === 443 || port === 80)) return { allowed: true };
-    const rule = byHost.action === 'allow' ? exact.rule : byHost.rule;
-    return { allowed: false, reason: `${describeRule(rule)}${byHost.action === 'ask' || exact.action === 'ask' ? '; a connection cannot wait for a person' : ''}` };
-  });
-  await decide({
-    action: `let sandboxed commands reach the hosts the policy allows: ${allowing.map((r) => r.pattern).join(', ')}`,
-    by: 'policy',
-    autonomous: true,
-    reason: `network rules that allow (${allowing.map((r) => describeRule(r)).join('; ')}); every other host is refused`,
-  });
-  const recorded = new Set<string>();
-  return {
-    proxy,
-    async record() {
-      for (const d of proxy.decisions()) {
-        const key = `${d.host}:${d.port}:${d.allowed}`;
-        if (recorded.has(key)) continue;
-        recorded.add(key);
-        await decide(
-          d.allowed
-            ? { action: `allow a command to reach ${d.host}:${d.port}`, by: 'policy', autonomous: true, reason: 'a network rule allows the host' }
-            : { action: `refuse network from the sandbox to ${d.host}:${d.port}`, by: 'policy', autonomous: true, reason: d.reason ?? 'no rule allows it' },
-        );
-      }
-    },
-  };
-}
-
-/** Why a run cannot go on from the state it is in (message and what to do), or undefined when it can. */
-function resumeRefusal(runId: string, previous: RunRecord | undefined, resume: NonNullable<RunRequest['resume']>): { message: string; hint: string } | undefined {
-  const resumable = ['escalated', 'stopped', 'failed', ...(resume.gate ? ['awaiting_approval'] : []), ...(resume.revise ? ['pr_open'] : [])];
-  if (!previous?.branch || !resumable.includes(previous.status)) {
-    return {
-      message: `Run ${runId} cannot be resumed: it is ${previous ? previous.status : 'unknown'}${previous && !previous.branch ? ' and never got a branch' : ''}.`,
-      hint:
-        previous?.status === 'awaiting_approval'
-        ? 'It waits at a gate: answer it with slipway approve <gate> or slipway reject <gate> --reason "..." (slipway gates lists them).'
-        : previous?.status === 'pr_open'
-          ? `Its pull request is open: ask for changes with slipway pr revise ${previous.prId ?? '<pr>'} "..."`
-          : 'Only a stopped, failed or escalated run that got as far as its clone can go on; start a new run with slipway run.',
-    };
-  }
-  return undefined;
-}
-
-/** How risky an action a rule answered `ask` is, by kind. */
-function askRisk(kind: PolicyKind): GateRisk {
-  switch (kind) {
-    case 'read':
-      return { level: 'low', reason: 'reading changes nothing' };
-    case 'write':
-    case 'exec':
-      return { level: 'medium', reason: `the ${kind === 'exec' ? 'command runs' : 'file is written'} in the sandbox, inside the run's clone` };
-    default:
-      return { level: 'high', reason: `${kind} reaches beyond the run's clone` };
-  }
-}
-
-/** The first line a resumed coder reads: why the run stopped. */
-function resumedBecause(previous: RunRecord, resume: NonNullable<RunRequest['resume']>): string {
-  if (resume.revise) return `Your pull request ${resume.revise.pr} is open for review, and a reviewer asked for changes.`;
-  if (previous.status === 'awaiting_approval') return 'You are resuming this run after it waited for a person\'s approval.';
-  if (previous.status === 'escalated') return `You are resuming this run after it escalated with: ${previous.question ?? 'a question'}.`;
-  return `You are resuming this run after it was ${previous.status}.`;
-}
-
-/** What the person said, for a resumed coder. */
-function resumeNote(resume: NonNullable<RunRequest['resume']>): string {
-  if (resume.revise) return `The reviewer's feedback: ${resume.revise.feedback}\nMake these changes on this branch, run the tests, and call finish.`;
-  const gate = resume.gate;
-  if (gate && gate.action !== 'plan') {
-    const what = `${gate.action === 'exec' ? 'run' : gate.action} ${gate.subject}`;
-    if (gate.status === 'rejected') return `A person refused your request to ${what}. Their reason: ${gate.answer.reason ?? 'none given'}. Do without it or choose another way.`;
-    return `A person approved your request to ${what}${'answer' in gate && gate.answer.note ? ` (${gate.answer.note})` : ''}. You may do it now.`;
-  }
-  if (gate?.action === 'plan') return 'A person approved the plan. Carry it out.';
-  return resume.answer ? `A person answered: ${resume.answer}` : 'A person asked you to go on.';
-}
-
 function describeError(error: unknown): { message: string; hint?: string } {
   // ModelError, WorkspaceError, RunFailure and the store's errors are all HintedErrors.
   if (error instanceof HintedError) return { message: error.message, hint: error.hint };
@@ -566,9 +386,6 @@ function summarizeFailures(v: Verification | null): string {
   return failed.length ? failed.join('; ').slice(0, 600) : 'none';
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0]!.trim();
-}
 
 /** The values in secret files (KEY=value lines and whole short files), for redaction. */
 async function secretValues(files: string[]): Promise<string[]> {
