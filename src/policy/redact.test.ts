@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelClient, ModelRequest } from '../protocol/index.js';
-import { createRedactor, redactingModel } from './redact.js';
+import type { Gate, ModelClient, ModelRequest, PullRequest, RunStore } from '../protocol/index.js';
+import { createRedactor, redactingModel, redactingStore } from './redact.js';
 
 describe('redaction', () => {
   const redactor = createRedactor({ MY_SERVICE_TOKEN: 'tok-canary-123456', PATH: '/usr/bin:/bin', SHORT_KEY: 'abc' });
@@ -44,4 +44,31 @@ describe('redaction', () => {
     expect(JSON.stringify(seen)).not.toContain('tok-canary-123456');
     expect(JSON.stringify(original)).toContain('tok-canary-123456'); // the caller's copy is untouched
   });
+
+  it('a redacting store writes no secret through any method that stores text', async () => {
+    const written: unknown[] = [];
+    const record = (...args: unknown[]) => {
+      written.push(args);
+      return Promise.resolve(undefined);
+    };
+    const inner = new Proxy({}, { get: () => record }) as RunStore;
+    const store = redactingStore(inner, redactor);
+    const secret = 'tok-canary-123456';
+    const pr = { id: 'pr-1', body: `uses ${secret}`, title: secret } as unknown as PullRequest;
+    const gate = { id: 'g-1', run: 'r-1', action: 'exec', subject: `curl -H "Authorization: ${secret}"`, status: 'pending' } as unknown as Gate;
+    await store.createRun({ id: 'r-1', goal: secret, repo: '/r', base: 'main', model: 'm' });
+    await store.updateRun('r-1', { question: secret });
+    await store.appendEvent('r-1', { type: 'notice', message: secret });
+    await store.savePlan('r-1', { summary: secret, steps: [], acceptance: [] });
+    await store.addDecision('r-1', { action: secret, by: 'agent', autonomous: true, reason: secret });
+    await store.createPullRequest(pr);
+    await store.updatePullRequest(pr);
+    await store.createGate(gate);
+    await store.transitionGate(gate, 'pending');
+    expect(written).toHaveLength(9);
+    expect(JSON.stringify(written)).not.toContain(secret);
+    // Positive control: what went in held the secret.
+    expect(JSON.stringify([pr, gate])).toContain(secret);
+  });
 });
+

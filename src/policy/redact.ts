@@ -92,7 +92,7 @@ export function redactingModel(client: ModelClient, redactor: Redactor): ModelCl
   };
 }
 
-/** A store that never persists a secret: events, plans, decisions and pull requests are redacted. */
+/** A store that never persists a secret: runs, events, plans, decisions, pull requests and gates are redacted. */
 export function redactingStore(store: RunStore, redactor: Redactor): RunStore {
   const r = redactor.redactValue;
   const writes: Partial<RunStore> = {
@@ -102,6 +102,10 @@ export function redactingStore(store: RunStore, redactor: Redactor): RunStore {
     savePlan: (run, plan) => store.savePlan(run, r(plan)),
     addDecision: (run, decision) => store.addDecision(run, r(decision)),
     createPullRequest: (pr) => store.createPullRequest(r(pr)),
+    updatePullRequest: (pr) => store.updatePullRequest(r(pr)),
+    // A gate names the command or file an agent asked for, which may hold a secret it saw.
+    createGate: (gate) => store.createGate(r(gate)),
+    transitionGate: (next, from) => store.transitionGate(r(next), from),
   };
   // Reads and any method added to the port later pass through unchanged.
   return new Proxy(store, {
