@@ -213,7 +213,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         action: r.kind,
         subject: r.subject,
         why: `the agent wants to ${r.kind === 'exec' ? 'run' : r.kind} ${r.shown}, and a rule says a person decides (${r.rule})`,
-        evidence: { diffstat: await ws.diffStat(), testsBefore: baseline?.counts ?? null, testsAfter: null, verdict: null, detail: `${r.kind}: ${r.subject}` },
+        evidence: { diffstat: await ws.diffStat(), testsBefore: baseline?.counts ?? null, testsAfter: null, verdict: null, detail: `${r.kind}: ${r.subject}\nthe work so far: ${ws.dir} (branch ${ws.branch}, from ${ws.base} at ${ws.baseCommit.slice(0, 12)})` },
         risk: askRisk(r.kind),
       });
     const env: PhaseEnv = {

@@ -62,6 +62,7 @@ export function gatesCommand(out: Output, env: NodeJS.ProcessEnv, json: boolean)
         out.stdout(`  steps:\n${g.evidence.plan.steps.map((s) => `    - ${s}`).join('\n')}\n  acceptance:\n${g.evidence.plan.acceptance.map((a) => `    - ${a}`).join('\n')}`);
       }
       if (g.status === 'pending' && g.evidence.diffstat.trim()) out.stdout(`  changes so far: ${g.evidence.diffstat.trim().split('\n').at(-1)}`);
+      if (g.status === 'pending' && g.evidence.detail) out.stdout(g.evidence.detail.split('\n').map((l) => `  ${l}`).join('\n'));
       if (g.status === 'pending') out.stdout(`  why: ${g.why}\n  answer with: slipway approve ${g.id} [--note "..."]  or  slipway reject ${g.id} --reason "..."`);
       if (g.status === 'done' || g.status === 'failed') out.stdout(`  ${g.outcome}`);
     }
