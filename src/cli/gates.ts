@@ -259,6 +259,18 @@ export async function reviseCommand(
   await withStore(env, async (store) => {
     const pr = await openPullRequest(store, prId);
     runId = pr.run;
+    const run = await store.getRun(pr.run);
+    if (run?.status === 'awaiting_approval') {
+      // Checked before anything is recorded: the run is resting at a gate of its own.
+      const gate = (await store.listGates()).find((g) => g.run === pr.run && g.status === 'pending');
+      throw new GateError(
+        `Pull request ${pr.id}'s run ${pr.run} already waits at gate ${gate?.id ?? '(none found)'} (${gate ? `${gate.action} ${gate.subject}` : 'awaiting approval'}).`,
+        gate ? `Answer it first: slipway approve ${gate.id} or slipway reject ${gate.id} --reason "..."` : 'See it with: slipway gates',
+      );
+    }
+    if (run && !['pr_open', 'escalated', 'stopped', 'failed'].includes(run.status)) {
+      throw new GateError(`Pull request ${pr.id}'s run ${pr.run} is ${run.status}: it is still working.`, 'Wait for it to finish (slipway log ' + pr.run + '), then ask again.');
+    }
     const at = new Date().toISOString();
     // A merge that waits would merge what is about to change: the revision supersedes it.
     for (const g of (await store.listGates()).filter((g) => g.pr === pr.id && g.status === 'pending')) {

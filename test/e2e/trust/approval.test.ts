@@ -252,6 +252,23 @@ describe('sending a pull request back', () => {
     expect(empty.code).toBe(2);
   });
 
+  it('a revision that comes to a gate rests there; asking for another revision meanwhile is refused and records nothing', async () => {
+    const { pr } = await openPr();
+    s.h.userConfig({ policy: [{ kind: 'write', pattern: 'src/**', action: 'ask' }] });
+    s.h.server.turns([ROUND]);
+    const revised = await withModel(['pr', 'revise', pr, 'Round to cents.', '--json']);
+    expect(revised.code, revised.stderr + revised.stdout.slice(-1000)).toBe(4);
+    expect(lastLine(revised)).toMatchObject({ status: 'awaiting_approval', pr });
+    const gate = String(lastLine(revised).gate);
+    const again = await withModel(['pr', 'revise', pr, 'Also log it.']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`already waits at gate ${gate}`);
+    expect(again.stderr).toContain(`slipway approve ${gate}`);
+    const after = await showPr(pr);
+    expect(after.history?.map((h) => h.event)).toEqual(['revision_requested']);
+    expect(after.status).toBe('open');
+  });
+
   it('rejecting a merge gate sends its reason to the agent, which revises the PR; a new merge asks again', async () => {
     const { pr } = await openPr();
     const merge = await cli(['pr', 'merge', pr, '--json']);
