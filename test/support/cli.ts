@@ -1,10 +1,14 @@
 /** Runs the built CLI (dist/) as a user would, in a child process with its own SLIPWAY_HOME. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { afterAll } from 'vitest';
 import { ROOT } from './repos.js';
 
-const COMPILE_CACHE = path.join(os.tmpdir(), `slipway-test-compile-cache-${process.getuid?.() ?? 'user'}`);
+/** A private compile cache for the test file's CLI runs (not a shared /tmp path another user could plant). */
+const COMPILE_CACHE = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-compile-'));
+afterAll(() => rmSync(COMPILE_CACHE, { recursive: true, force: true }));
 
 export interface CliResult {
   code: number | null;
@@ -16,7 +20,7 @@ export interface CliResult {
 
 /** The environment a test CLI gets: no real keys, a private SLIPWAY_HOME. */
 export function cliEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  // One compile cache for the whole suite (bin/slipway.js), instead of one written into every test's home.
+  // One compile cache for the test file's runs (bin/slipway.js), instead of one written into every test's home.
   const env: NodeJS.ProcessEnv = { ...process.env, SLIPWAY_HOME: home, NODE_EXTRA_CA_CERTS: undefined, SLIPWAY_COMPILE_CACHE: COMPILE_CACHE };
   for (const key of Object.keys(env)) if (/^(ANTHROPIC|OPENAI)_/.test(key)) delete env[key];
   return { ...env, ...extra };
