@@ -5,12 +5,14 @@
  * person's answer continues it. The agent never sees the store, so it can neither list nor answer a gate.
  */
 import os from 'node:os';
-import type { AgentEvent, Decision, Gate, GateAction, GateEvidence, GateRisk, PolicyKind, RunStore } from '../protocol/index.js';
+import type { AgentEvent, Decision, Gate, GateAction, GateEvidence, GateRisk, PolicyKind, RunStore, SavedConversation } from '../protocol/index.js';
 import { newId } from '../protocol/index.js';
 
 /** The run stops here until a person answers `gate`; thrown out of the loop and settled by runGoal. */
 export class AwaitingApproval extends Error {
   override name = 'AwaitingApproval';
+  /** Where the conversation stood, when the gate came in the middle of one (set by the loop). */
+  conversation?: SavedConversation;
   constructor(
     readonly gate: Gate,
     /** Whether a `--wait` ran out (or was interrupted) before the answer came. */
@@ -51,6 +53,7 @@ export interface GateKeeperOptions {
 /** Asks for gates on behalf of one run and remembers what a person approved, for the rest of the run. */
 export class GateKeeper {
   readonly #grants = new Set<string>();
+  readonly #refusals = new Map<string, string>();
 
   constructor(private readonly o: GateKeeperOptions) {}
 
@@ -63,12 +66,19 @@ export class GateKeeper {
     return this.#grants.has(key(action, subject));
   }
 
+  /** A person refused this action in this run: asking for it again gets the same answer, not a new gate. */
+  refuse(action: GateAction, subject: string, reason: string): void {
+    this.#refusals.set(key(action, subject), reason);
+  }
+
   /**
    * Creates the gate and waits for the answer when the run may wait; otherwise (or when the wait runs out)
    * throws AwaitingApproval. An approval is remembered: the same action on the same subject is not asked twice.
    */
   async ask(request: GateRequest): Promise<GateAnswerResult> {
     if (this.granted(request.action, request.subject)) return { approved: true };
+    const refused = this.#refusals.get(key(request.action, request.subject));
+    if (refused !== undefined) return { approved: false, reason: refused };
     const { store, run } = this.o;
     const waiting = this.o.waitMs !== undefined && this.o.waitMs > 0 && !this.o.signal.aborted;
     const now = new Date().toISOString();
@@ -110,6 +120,7 @@ export class GateKeeper {
       if (before) await store.updateRun(run, { status: before.status });
       const reason = answered.answer.reason ?? 'no reason given';
       await this.o.emit({ type: 'gate_answered', gate: gate.id, status: 'rejected', note: reason });
+      if (request.action !== 'plan') this.refuse(request.action, request.subject, reason);
       return { approved: false, reason };
     }
     throw new ContinuedElsewhere(`gate ${gate.id} is ${answered.status}: another process went on with the run`);

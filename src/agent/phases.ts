@@ -8,6 +8,8 @@ import type {
   Workspace,
   CommandRunner,
   PolicyCheck,
+  SavedConversation,
+  ToolResult,
 } from '../protocol/index.js';
 import {
   CODER_TOOLS,
@@ -33,7 +35,22 @@ export interface PhaseEnv extends LoopEnv {
 }
 
 /** Plans the goal; `revise` is a plan a person rejected and their reason, to plan again from. */
-export async function planPhase(env: PhaseEnv, goal: string, instructions: string, revise?: { plan: Plan; reason: string }): Promise<Plan> {
+export async function planPhase(
+  env: PhaseEnv,
+  goal: string,
+  instructions: string,
+  revise?: { plan: Plan; reason: string },
+  /** The planner's conversation saved at a gate: it goes on from there. */
+  from?: SavedConversation,
+): Promise<Plan> {
+  if (from) {
+    const input = await converse(
+      { role: 'planner', system: PLANNER_SYSTEM, messages: from.messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan', supervisor: new Supervisor() },
+      env,
+      from.results,
+    );
+    return planParams.parse(input);
+  }
   const messages: ChatMessage[] = [{ role: 'user', content: plannerTask(goal, instructions, env.testPlan) }];
   if (revise) {
     messages.push({
@@ -67,9 +84,11 @@ export async function codePhase(
   env: PhaseEnv,
   messages: ChatMessage[],
   supervisor: Supervisor,
+  /** Going on from a gate: the results of the last message's calls that ran before it. */
+  resumeResults?: ToolResult[],
 ): Promise<{ summary: string; noTestReason?: string }> {
   const input = finishParams.parse(
-    await converse({ role: 'coder', system: CODER_SYSTEM, messages, tools: CODER_TOOLS, stopTool: 'finish', supervisor }, env),
+    await converse({ role: 'coder', system: CODER_SYSTEM, messages, tools: CODER_TOOLS, stopTool: 'finish', supervisor }, env, resumeResults),
   );
   return { summary: input.summary, ...(input.no_test_reason ? { noTestReason: input.no_test_reason } : {}) };
 }

@@ -10,6 +10,7 @@ import type {
   Decision,
   EffectiveConfig,
   Gate,
+  SavedConversation,
   Plan,
   ModelClient,
   Phase,
@@ -206,8 +207,13 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const gates = new GateKeeper({ store, run: runId, decide, emit, signal, ...(request.waitMs ? { waitMs: request.waitMs } : {}) });
     const earlierGates = previous ? (await store.listGates()).filter((g) => g.run === runId) : [];
     for (const g of earlierGates) {
-      if ((g.status === 'approved' || g.status === 'done') && g.action !== 'plan' && g.action !== 'merge') gates.grant(g.action, g.subject);
+      if (g.action === 'plan' || g.action === 'merge') continue;
+      if (g.status === 'approved' || g.status === 'done') gates.grant(g.action, g.subject);
+      if (g.status === 'rejected') gates.refuse(g.action, g.subject, g.answer.reason ?? 'no reason given');
     }
+    // A run that rested at a gate in the middle of a conversation goes on from that very tool call.
+    const talk = request.resume?.gate ? await store.getConversation(runId) : undefined;
+    if (previous) await store.saveConversation(runId, null);
     const ask: NonNullable<ToolContext['ask']> = async (r) =>
       gates.ask({
         action: r.kind,
@@ -257,13 +263,16 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const saved = previous ? await store.getPlan(runId) : undefined;
     const answered = request.resume?.gate;
     const planRejected = answered?.action === 'plan' && answered.status === 'rejected' ? answered.answer.reason ?? 'no reason given' : undefined;
-    const replan = async (revise?: { plan: Plan; reason: string }): Promise<Plan> => {
-      const next = await planPhase(env, request.goal, instructions, revise);
+    const replan = async (revise?: { plan: Plan; reason: string }, from?: SavedConversation): Promise<Plan> => {
+      const next = await planPhase(env, request.goal, instructions, revise, from);
       await store.savePlan(runId, next);
       await emit({ type: 'plan', plan: next });
       return next;
     };
-    let plan = saved && planRejected === undefined ? saved : await replan(saved && planRejected !== undefined ? { plan: saved, reason: planRejected } : undefined);
+    let plan =
+      saved && planRejected === undefined
+        ? saved
+        : await replan(saved && planRejected !== undefined ? { plan: saved, reason: planRejected } : undefined, talk?.role === 'planner' ? talk : undefined);
     // --approve-plan: no code is written before a person approved the plan. A run that asked once asks again.
     const planGates = earlierGates.filter((g) => g.action === 'plan').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     const lastPlanGate = planGates.at(-1);
@@ -283,8 +292,10 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     }
     baseline = await baselineRun;
 
-    const coder = startCoder(request.goal, plan, instructions, baseline);
-    if (previous) {
+    // The coder's own conversation when it rested at a gate; else a fresh one, told why it goes on.
+    const coder = talk?.role === 'coder' ? talk.messages : startCoder(request.goal, plan, instructions, baseline);
+    let pendingResults = talk?.role === 'coder' ? talk.results : undefined;
+    if (previous && !pendingResults) {
       const stat = (await ws.diffStat()).trim();
       coder.push({ role: 'user', content: [resumedBecause(previous, request.resume ?? {}), stat ? `Your earlier work is committed on this branch:\n${stat}` : 'No earlier change was kept.', resumeNote(request.resume ?? {})].join('\n\n') });
     }
@@ -292,7 +303,8 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     let verification: Verification | null = null;
     for (let round = 1; round <= request.config.verifyRounds; round++) {
       await enter('code', 'coding');
-      const finished = await codePhase(env, coder, coderSupervisor);
+      const finished = await codePhase(env, coder, coderSupervisor, pendingResults);
+      pendingResults = undefined;
       await ws.commitAll(`slipway: ${firstLine(request.goal)}\n\n${finished.summary}`);
       await enter('test', 'testing');
       const outcome = await testPhase(env, baseline, finished.noTestReason);
@@ -349,6 +361,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     }
     if (error instanceof AwaitingApproval) {
       resting.abort();
+      if (error.conversation) await store.saveConversation(runId, error.conversation);
       const kept = workspace ? await keepBranch(workspace, 'awaiting approval') : null;
       const g = error.gate;
       const question = `${g.action === 'plan' ? `The plan ("${g.subject}")` : `${g.action} ${g.subject}`} awaits a person's approval: slipway approve ${g.id} [--note "..."], or slipway reject ${g.id} --reason "..."`;

@@ -65,7 +65,8 @@ describe('redaction', () => {
     await store.updatePullRequest(pr);
     await store.createGate(gate);
     await store.transitionGate(gate, 'pending');
-    expect(written).toHaveLength(9);
+    await store.saveConversation('r-1', { role: 'coder', messages: [{ role: 'user', content: secret }], results: [{ callId: 'c', name: 'shell', output: secret }] });
+    expect(written).toHaveLength(10);
     expect(JSON.stringify(written)).not.toContain(secret);
     // Positive control: what went in held the secret.
     expect(JSON.stringify([pr, gate])).toContain(secret);

@@ -100,6 +100,7 @@ export function redactingStore(store: RunStore, redactor: Redactor): RunStore {
     updateRun: (id, patch) => store.updateRun(id, r(patch)),
     appendEvent: (run, event) => store.appendEvent(run, r(event)),
     savePlan: (run, plan) => store.savePlan(run, r(plan)),
+    saveConversation: (run, conversation) => store.saveConversation(run, r(conversation)),
     addDecision: (run, decision) => store.addDecision(run, r(decision)),
     createPullRequest: (pr) => store.createPullRequest(r(pr)),
     updatePullRequest: (pr) => store.updatePullRequest(r(pr)),

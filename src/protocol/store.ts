@@ -1,6 +1,17 @@
 /** The storage port: the agent records through it and never sees a database. */
 import type { Gate, GateStatus } from './gate.js';
+import type { ChatMessage, ToolResult } from './model.js';
 import type { AgentEvent, Decision, LedgerEntry, Plan, PullRequest, RunRecord, RunStatus, StoredEvent, UsageTotals, Phase } from './run.js';
+
+/**
+ * A conversation a run stopped in the middle of, at a gate: its messages, and the results of the tool calls of
+ * its last assistant message that ran before the gate. The run goes on from exactly there.
+ */
+export interface SavedConversation {
+  role: 'planner' | 'coder';
+  messages: ChatMessage[];
+  results: ToolResult[];
+}
 
 export interface NewRun {
   id: string;
@@ -30,6 +41,9 @@ export interface RunStore {
   listEvents(run: string): Promise<StoredEvent[]>;
   savePlan(run: string, plan: Plan): Promise<void>;
   getPlan(run: string): Promise<Plan | undefined>;
+  /** Keeps the one conversation a run rests in (replacing an earlier one); `null` forgets it. */
+  saveConversation(run: string, conversation: SavedConversation | null): Promise<void>;
+  getConversation(run: string): Promise<SavedConversation | undefined>;
   addDecision(run: string, decision: Decision): Promise<void>;
   listDecisions(run: string): Promise<Decision[]>;
   /** The run's decisions as hash-chained ledger entries, in order (seq 1, 2, ...); empty for an unknown run. */

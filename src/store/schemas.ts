@@ -12,6 +12,7 @@ import type {
   Plan,
   PullRequest,
   RunStatus,
+  SavedConversation,
   TestCounts,
   UsageTotals,
 } from '../protocol/index.js';
@@ -156,6 +157,21 @@ export const gateSchema = z.discriminatedUnion('status', [
   gateBaseSchema.extend({ status: z.literal('failed'), answer: gateAnswerSchema, outcome: z.string() }),
 ]);
 assertSame<z.infer<typeof gateSchema>, Gate>(true);
+
+const toolCallSchema = z.object({ id: z.string(), name: z.string(), input: z.unknown(), inputError: z.string().optional() });
+const toolResultSchema = z.object({ callId: z.string(), name: z.string(), output: z.string(), isError: z.boolean().optional() });
+export const conversationSchema = z.object({
+  role: z.enum(['planner', 'coder']),
+  messages: z.array(
+    z.discriminatedUnion('role', [
+      z.object({ role: z.literal('user'), content: z.string() }),
+      z.object({ role: z.literal('assistant'), content: z.string(), toolCalls: z.array(toolCallSchema).optional() }),
+      z.object({ role: z.literal('tool'), results: z.array(toolResultSchema) }),
+    ]),
+  ),
+  results: z.array(toolResultSchema),
+});
+assertSame<z.infer<typeof conversationSchema>, SavedConversation>(true);
 
 export const agentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run_started'), goal: z.string(), repo: z.string(), base: z.string(), model: z.string() }),

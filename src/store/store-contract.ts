@@ -215,6 +215,27 @@ export function runStoreContract(name: string, makeStore: () => Promise<Contract
         expect(await store.getPlan(run.id)).toEqual(revised);
       });
 
+      it('keeps the conversation a run rests in, replaces it, forgets it on null, and refuses a damaged one', async () => {
+        const run = await store.createRun(sampleRun());
+        expect(await store.getConversation(run.id)).toBeUndefined();
+        const saved = {
+          role: 'coder' as const,
+          messages: [
+            { role: 'user' as const, content: 'Fix it.' },
+            { role: 'assistant' as const, content: '', toolCalls: [{ id: 'c1', name: 'shell', input: { command: 'ls' } }, { id: 'c2', name: 'shell', input: { command: 'npm publish' } }] },
+          ],
+          results: [{ callId: 'c1', name: 'shell', output: 'a b' }],
+        };
+        await store.saveConversation(run.id, saved);
+        expect(await store.getConversation(run.id)).toEqual(saved);
+        await store.saveConversation(run.id, { ...saved, results: [] });
+        expect((await store.getConversation(run.id))?.results).toEqual([]);
+        await store.saveConversation(run.id, null);
+        expect(await store.getConversation(run.id)).toBeUndefined();
+        await expectStoreError(store.saveConversation(run.id, { role: 'verifier', messages: [], results: [] } as unknown as typeof saved), 'invalid');
+        await expectStoreError(store.saveConversation('r-missing', saved), 'not_found');
+      });
+
       it('keeps plans per run', async () => {
         const a = await store.createRun(sampleRun());
         const b = await store.createRun(sampleRun());

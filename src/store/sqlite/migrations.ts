@@ -130,6 +130,17 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('gates_status_created_at').on('gates').columns(['status', 'created_at']).execute();
     },
   },
+
+  // The conversation a run rests in at a gate, so approving it goes on from the very tool call.
+  '0004_conversations': {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('conversations')
+        .addColumn('run', 'text', (c) => c.primaryKey().references('runs.id'))
+        .addColumn('json', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const MIGRATION_TABLE = 'slipway_migration';

@@ -137,8 +137,8 @@ describe('sqlite store', () => {
     const raw = new Database(file);
     raw.exec(`DROP TRIGGER decisions_no_update; DROP TRIGGER decisions_no_delete;
       ALTER TABLE decisions DROP COLUMN hash; ALTER TABLE decisions DROP COLUMN prev_hash;
-      DROP TABLE gates;
-      DELETE FROM slipway_migration WHERE name IN ('0002_decision_ledger', '0003_gates');`);
+      DROP TABLE gates; DROP TABLE conversations;
+      DELETE FROM slipway_migration WHERE name IN ('0002_decision_ledger', '0003_gates', '0004_conversations');`);
     raw.close();
 
     const second = await openStore();

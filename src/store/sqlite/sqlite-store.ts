@@ -9,6 +9,7 @@ import type {
   LedgerEntry,
   NewRun,
   Plan,
+  SavedConversation,
   PullRequest,
   RunPatch,
   RunRecord,
@@ -22,6 +23,7 @@ import {
   gateSchema,
   phaseSchema,
   planSchema,
+  conversationSchema,
   pullRequestSchema,
   runStatusSchema,
 } from '../schemas.js';
@@ -176,6 +178,26 @@ class SqliteRunStore implements RunStore {
       db.selectFrom('plans').select('json').where('run', '=', run).executeTakeFirst(),
     );
     return row && this.#decode(planSchema, row.json, `the plan of run ${run}`);
+  }
+
+  async saveConversation(run: string, conversation: SavedConversation | null): Promise<void> {
+    if (conversation === null) {
+      await this.#call({}, (db) => db.deleteFrom('conversations').where('run', '=', run).execute());
+      return;
+    }
+    const json = encode(conversationSchema, conversation, 'conversation');
+    await this.#call({ missingRun: `Cannot save a conversation for run ${run}: no such run.` }, (db) =>
+      db
+        .insertInto('conversations')
+        .values({ run, json })
+        .onConflict((oc) => oc.column('run').doUpdateSet({ json }))
+        .execute(),
+    );
+  }
+
+  async getConversation(run: string): Promise<SavedConversation | undefined> {
+    const row = await this.#call({}, (db) => db.selectFrom('conversations').select('json').where('run', '=', run).executeTakeFirst());
+    return row && this.#decode(conversationSchema, row.json, `the saved conversation of run ${run}`);
   }
 
   async addDecision(run: string, decision: Decision): Promise<void> {

@@ -72,4 +72,5 @@ export interface Tables {
   decisions: DecisionsTable;
   pull_requests: PullRequestsTable;
   gates: GatesTable;
+  conversations: PlansTable;
 }

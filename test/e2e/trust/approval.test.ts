@@ -168,7 +168,7 @@ describe('--approve-plan', () => {
 });
 
 describe('an action a rule answers with ask', () => {
-  it('becomes a gate; the run keeps its work and rests, and approving lets the agent do exactly that', async () => {
+  it('becomes a gate; the run keeps its work and rests, and approving goes on from that very call, in the same conversation', async () => {
     s.h.userConfig({ policy: [{ kind: 'write', pattern: 'test/**', action: 'ask' }] });
     const t = turns();
     s.h.server.turns([t.readCart, t.plan, t.readTest, t.fixCart, t.addTest]);
@@ -183,13 +183,35 @@ describe('an action a rule answers with ask', () => {
     expect(git(s.repo, 'show', `${String(rest.branch)}:src/cart.js`)).toContain('discountPercent / 100');
     expect(git(s.repo, 'show', `${String(rest.branch)}:test/cart.test.js`)).not.toContain('applies the discount as a percentage');
 
-    s.h.server.turns([t.addTest, t.runTests, t.finish, t.verdict]);
+    // No model call re-asks for the edit: the approved call itself runs, and its result goes to the same conversation.
+    s.h.server.turns([t.runTests, t.finish, t.verdict]);
     const approved = await withModel(['approve', gate!.id, '--json']);
     expect(lastLine(approved), approved.stderr + approved.stdout.slice(-1500)).toMatchObject({ status: 'pr_open' });
+    expect(s.h.server.requests).toHaveLength(8);
     const resumedFirst = s.h.server.requests[5]!;
-    expect(resumedFirst.rawBody).toContain('A person approved your request to write test/cart.test.js');
+    expect(resumedFirst.rawBody).toContain('Edited test/cart.test.js: replaced 1 occurrence(s).');
+    expect(resumedFirst.rawBody).toContain('Fixing the calculation.'); // the coder's earlier turns are still there
+    expect(resumedFirst.rawBody).not.toContain('You are resuming');
     const pr = await showPr(String(lastLine(approved).pr));
     expect(pr.tests.newTests).toEqual([{ file: 'test/cart.test.js', test: 'applies the discount as a percentage', failedBefore: true, passedAfter: true }]);
+  });
+
+  it('rejecting a resting action goes on in that process: the call gets the refusal and the reason, and is not asked again', async () => {
+    s.h.userConfig({ policy: [{ kind: 'write', pattern: 'test/**', action: 'ask' }] });
+    const t = turns();
+    s.h.server.turns([t.readCart, t.plan, t.readTest, t.fixCart, t.addTest]);
+    const first = await withModel(['run', GOAL, '--repo', s.repo, '--json']);
+    expect(first.code, first.stderr).toBe(4);
+    const gate = String(lastLine(first).gate);
+    const finishNoTest: ScriptTurn = { toolCalls: [{ name: 'finish', input: { summary: 'Applied the discount as a percentage.', no_test_reason: 'a person refused changes to the tests' } }] };
+    s.h.server.turns([finishNoTest, t.verdict]);
+    const REASON = 'The tests are owned by another team.';
+    const rejected = await withModel(['reject', gate, '--reason', REASON, '--json']);
+    expect(lastLine(rejected), rejected.stderr + rejected.stdout.slice(-1500)).toMatchObject({ status: 'pr_open' });
+    const afterReject = s.h.server.requests[5]!;
+    expect(afterReject.rawBody).toContain(`A person refused: writing test/cart.test.js. Their reason: ${REASON}`);
+    expect((await gates()).map((g) => [g.id, g.status])).toEqual([[gate, 'rejected']]);
+    expect(git(s.repo, 'show', `${String(lastLine(rejected).branch)}:test/cart.test.js`)).not.toContain('applies the discount as a percentage');
   });
 
   it('with --wait, a rejection goes back to the model as the tool result, with the reason', async () => {
