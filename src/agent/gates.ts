@@ -7,6 +7,7 @@
 import os from 'node:os';
 import type { AgentEvent, Decision, Gate, GateAction, GateEvidence, GateRisk, PolicyKind, RunStore, SavedConversation } from '../protocol/index.js';
 import { newId } from '../protocol/index.js';
+import { processAlive } from './owner.js';
 
 /** The run stops here until a person answers `gate`; thrown out of the loop and settled by runGoal. */
 export class AwaitingApproval extends Error {
@@ -166,15 +167,7 @@ export function askRisk(kind: PolicyKind): GateRisk {
 
 /** Whether the process that blocks on a gate is still alive (on this machine; another host's is assumed alive). */
 export function waiterAlive(gate: Gate): boolean {
-  if (!gate.waiter) return false;
-  if (gate.waiter.host !== os.hostname()) return true;
-  if (gate.waiter.pid === process.pid) return false;
-  try {
-    process.kill(gate.waiter.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return gate.waiter !== undefined && processAlive(gate.waiter);
 }
 
 /** The store port's compare-and-set refusal (StoreError `conflict`), told apart without importing the store. */

@@ -1,11 +1,28 @@
 /** Going on with a run: when it may, and what the resumed coder is told. */
+import os from 'node:os';
 import type { RunRecord } from '../protocol/index.js';
+import { TERMINAL_STATUSES } from '../protocol/index.js';
+import type { ProcessRef } from './owner.js';
 import type { RunRequest } from './run-goal.js';
 
 /** Why a run cannot go on from the state it is in (message and what to do), or undefined when it can. */
-export function resumeRefusal(runId: string, previous: RunRecord | undefined, resume: NonNullable<RunRequest['resume']>): { message: string; hint: string } | undefined {
+export function resumeRefusal(
+  runId: string,
+  previous: RunRecord | undefined,
+  resume: NonNullable<RunRequest['resume']>,
+  /** The process that holds the run now, if one does. */
+  owner: (ProcessRef & { file: string }) | null,
+): { message: string; hint: string } | undefined {
+  if (owner) {
+    return {
+      message: `Run ${runId} is still running (process ${owner.pid}${owner.host === os.hostname() ? '' : ` on ${owner.host}`}).`,
+      hint: `Watch it with slipway log ${runId}, or stop it (Ctrl-C in its terminal) before resuming it. If process ${owner.pid} is not Slipway (the run crashed and the id was reused), remove ${owner.file}.`,
+    };
+  }
+  // A run whose status says it is working, with no process holding it, crashed: it may go on.
+  const crashed = previous !== undefined && !TERMINAL_STATUSES.includes(previous.status);
   const resumable = ['escalated', 'stopped', 'failed', ...(resume.gate ? ['awaiting_approval'] : []), ...(resume.revise ? ['pr_open'] : [])];
-  if (!previous?.branch || !resumable.includes(previous.status)) {
+  if (!previous?.branch || (!crashed && !resumable.includes(previous.status))) {
     return {
       message: `Run ${runId} cannot be resumed: it is ${previous ? previous.status : 'unknown'}${previous && !previous.branch ? ' and never got a branch' : ''}.`,
       hint:
@@ -23,6 +40,7 @@ export function resumeRefusal(runId: string, previous: RunRecord | undefined, re
 export function resumedBecause(previous: RunRecord, resume: NonNullable<RunRequest['resume']>): string {
   if (resume.revise) return `Your pull request ${resume.revise.pr} is open for review, and a reviewer asked for changes.`;
   if (previous.status === 'awaiting_approval') return 'You are resuming this run after it waited for a person\'s approval.';
+  if (!TERMINAL_STATUSES.includes(previous.status)) return `You are resuming this run after it was cut off while ${previous.status} (the process ended without saying so).`;
   if (previous.status === 'escalated') return `You are resuming this run after it escalated with: ${previous.question ?? 'a question'}.`;
   return `You are resuming this run after it was ${previous.status}.`;
 }

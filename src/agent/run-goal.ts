@@ -33,6 +33,7 @@ import { anchorLedger } from './pr-body.js';
 import type { ToolContext } from '../tools/index.js';
 import { askRisk, AwaitingApproval, ContinuedElsewhere, GateKeeper } from './gates.js';
 import { startPolicyNetwork, type PolicyNetwork } from './network.js';
+import { holdRun, runOwner } from './owner.js';
 import { resumedBecause, resumeNote, resumeRefusal } from './resume.js';
 import { firstLine, keepBranch, ship } from './ship.js';
 import { installDependencies } from './install.js';
@@ -116,7 +117,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await store.createRun({ id: runId, goal: request.goal, repo: request.repo, base: request.base ?? '', model: deps.model.spec });
   }
   const previous = request.resume ? await store.getRun(runId) : undefined;
-  const refusal = request.resume ? resumeRefusal(runId, previous, request.resume) : undefined;
+  const refusal = request.resume ? resumeRefusal(runId, previous, request.resume, runOwner(deps.workspacesDir, runId)) : undefined;
   // Refused before anything is recorded: the run stays as it was.
   if (refusal) return { run: runId, status: 'failed', pr: null, branch: previous?.branch ?? null, error: refusal.message, hint: refusal.hint };
   const emit = async (event: AgentEvent) => {
@@ -139,6 +140,8 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   /** The open pull request this run revises (`slipway pr revise`): shipping updates it instead of opening one. */
   let revising: PullRequest | undefined;
   let network: PolicyNetwork | null = null;
+  // This process holds the run until it returns: another cannot take it, and a crash can be told apart.
+  const release = holdRun(deps.workspacesDir, runId);
 
   try {
     await emit({ type: 'run_started', goal: request.goal, repo: request.repo, base: request.base ?? 'the checked-out branch', model: deps.model.spec });
@@ -335,6 +338,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   } catch (error) {
     return await settle(error);
   } finally {
+    release();
     await network?.proxy.close().catch(() => undefined);
     await store.updateRun(runId, { usage: budget.usage, steps: budget.steps }).catch(() => undefined);
   }

@@ -52,3 +52,36 @@ it('SIGINT during a sandboxed command kills it, saves the state and marks the ru
   expect(log.stdout).toMatch(/"type":"stopped"/);
   expect(log.stdout).toMatch(/"type":"plan"/); // state before the stop was saved
 });
+
+it('a run killed outright (SIGKILL) can be resumed, while a live one cannot be taken twice', async () => {
+  const marker = `slipway-crash-${process.pid}-${Date.now()}`;
+  const [readCart, plan, readTest, fixCart, addTest, runTests, finish, verdict] = demoTurns();
+  s.h.server.turns([readCart!, plan!, fixCart!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }]);
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slipway.js'), 'run', 'Fix the discount', '--repo', s.repo, '--json', '--model', MODEL.openai], {
+    env: s.h.env('openai'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await until(() => processesMatching(marker) !== '');
+  const run = String((JSON.parse(stdout.split('\n')[0]!) as { run: string }).run);
+
+  // While it runs, nobody else may take it.
+  const twice = await runCli(['resume', run, '--json', '--model', MODEL.openai], s.h.env('openai'));
+  expect(twice.code).toBe(1);
+  expect(String(twice.json.at(-1)?.error)).toContain(`Run ${run} is still running (process ${child.pid})`);
+
+  child.kill('SIGKILL');
+  await exited;
+  await until(() => processesMatching(marker) === '', 5000); // the sandbox dies with its parent
+  const runs = JSON.parse((await runCli(['log', '--list', '--json'], s.h.env('openai'))).stdout) as Array<{ id: string; status: string }>;
+  expect(runs.find((r) => r.id === run)?.status).toBe('coding'); // nobody could say otherwise
+
+  const asked = s.h.server.requests.length;
+  s.h.server.turns([readTest!, addTest!, runTests!, finish!, verdict!]);
+  const resumed = await runCli(['resume', run, '--json', '--model', MODEL.openai], s.h.env('openai'));
+  expect(resumed.json.at(-1), resumed.stderr + resumed.stdout.slice(-1500)).toMatchObject({ run, status: 'pr_open' });
+  expect(s.h.server.requests[asked]!.rawBody).toContain('cut off while coding');
+  expect(s.h.server.requests[asked]!.rawBody).toContain('src/cart.js'); // the fix made before the crash was kept
+});
