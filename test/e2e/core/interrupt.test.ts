@@ -1,5 +1,5 @@
 /** Ctrl-C stops cleanly: sandboxed processes killed, state saved, the run marked as stopped. */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
@@ -24,17 +24,23 @@ async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   }
 }
 
-it('SIGINT during a sandboxed command kills it, saves the state and marks the run stopped', async () => {
-  const marker = `slipway-sleeper-${process.pid}-${Date.now()}`;
-  const [readCart, plan] = demoTurns();
-  s.h.server.turns([readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }]);
+/** `slipway run` in a child process of its own, as a person's terminal would start it. */
+function startRun(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slipway.js'), 'run', 'Fix the discount', '--repo', s.repo, '--json', '--model', MODEL.openai], {
     env: s.h.env('openai'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, output: () => stdout, exited };
+}
+
+it('SIGINT during a sandboxed command kills it, saves the state and marks the run stopped', async () => {
+  const marker = `slipway-sleeper-${process.pid}-${Date.now()}`;
+  const [readCart, plan] = demoTurns();
+  s.h.server.turns([readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }]);
+  const { child, output, exited } = startRun();
 
   await until(() => processesMatching(marker) !== '');
   child.kill('SIGINT');
@@ -42,7 +48,7 @@ it('SIGINT during a sandboxed command kills it, saves the state and marks the ru
   expect(code).toBe(130);
   await until(() => processesMatching(marker) === '', 5000);
 
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = output().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const last = lines.at(-1)!;
   expect(last).toMatchObject({ status: 'failed', pr: null });
   expect(String(last.error)).toMatch(/stopped/);
@@ -57,15 +63,9 @@ it('a run killed outright (SIGKILL) can be resumed, while a live one cannot be t
   const marker = `slipway-crash-${process.pid}-${Date.now()}`;
   const [readCart, plan, readTest, fixCart, addTest, runTests, finish, verdict] = demoTurns();
   s.h.server.turns([readCart!, plan!, fixCart!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }]);
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slipway.js'), 'run', 'Fix the discount', '--repo', s.repo, '--json', '--model', MODEL.openai], {
-    env: s.h.env('openai'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { child, output, exited } = startRun();
   await until(() => processesMatching(marker) !== '');
-  const run = String((JSON.parse(stdout.split('\n')[0]!) as { run: string }).run);
+  const run = String((JSON.parse(output().split('\n')[0]!) as { run: string }).run);
 
   // While it runs, nobody else may take it.
   const twice = await runCli(['resume', run, '--json', '--model', MODEL.openai], s.h.env('openai'));
