@@ -14,11 +14,7 @@ export class AwaitingApproval extends Error {
   override name = 'AwaitingApproval';
   /** Where the conversation stood, when the gate came in the middle of one (set by the loop). */
   conversation?: SavedConversation;
-  constructor(
-    readonly gate: Gate,
-    /** Whether a `--wait` ran out (or was interrupted) before the answer came. */
-    readonly waited: boolean,
-  ) {
+  constructor(readonly gate: Gate) {
     super(`${gate.action} ${gate.subject} awaits a person's approval (gate ${gate.id})`);
   }
 }
@@ -101,7 +97,7 @@ export class GateKeeper {
     await this.o.decide({ action: `ask a person: ${request.action} ${request.subject}`, by: 'policy', autonomous: false, reason: request.why, evidence: gate.id });
     await store.updateRun(run, { status: 'awaiting_approval' });
     await this.o.emit({ type: 'awaiting_approval', gate: gate.id, action: gate.action, subject: gate.subject, waiting });
-    if (!waiting) throw new AwaitingApproval(gate, false);
+    if (!waiting) throw new AwaitingApproval(gate);
 
     const answered = await this.#waitFor(gate);
     if (answered.status === 'approved') {
@@ -145,7 +141,7 @@ export class GateKeeper {
           if (isConflict(error)) continue;
           throw error;
         }
-        throw new AwaitingApproval(rest, true);
+        throw new AwaitingApproval(rest);
       }
       await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), signal);
     }

@@ -116,8 +116,8 @@ export interface AnswerFlags {
 }
 
 export async function approveCommand(gateId: string, flags: AnswerFlags & { note?: string }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
-  const runGate = await withGate(env, gateId);
-  if (runGate) return answerRunGate(runGate, { approve: true, ...(flags.note ? { text: flags.note } : {}) }, flags, out, env);
+  const gate = await readPendingGate(env, gateId);
+  if (gate.action !== 'merge') return answerRunGate(gate, { approve: true, ...(flags.note ? { text: flags.note } : {}) }, flags, out, env);
   return approveMerge(gateId, flags, out, env);
 }
 
@@ -158,34 +158,22 @@ function approveMerge(gateId: string, flags: { note?: string; json?: boolean }, 
 
 export async function rejectCommand(gateId: string, flags: AnswerFlags & { reason: string; revise?: boolean }, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
   if (!flags.reason.trim()) throw new GateError('The reason is empty.', 'Say why, e.g. slipway reject g-… --reason "the rounding is wrong"');
-  const runGate = await withGate(env, gateId);
-  if (runGate) return answerRunGate(runGate, { approve: false, text: flags.reason }, flags, out, env);
+  const gate = await readPendingGate(env, gateId);
+  if (gate.action !== 'merge') return answerRunGate(gate, { approve: false, text: flags.reason }, flags, out, env);
   const code = await rejectMerge(gateId, flags, out, env);
-  if (code !== EXIT.ok || flags.revise === false) return code;
+  if (code !== EXIT.ok || flags.revise === false || !gate.pr) return code;
   // The reason goes back to the agent: it revises the pull request on the same branch.
-  const { prId } = await withGateRecord(env, gateId);
-  if (!prId) return code;
-  return reviseCommand(prId, flags.reason, runFlags(flags), out, env);
+  return reviseCommand(gate.pr, flags.reason, runFlags(flags), out, env);
 }
 
-/** The pending gate when it belongs to a run (plan, command, file), or undefined for a merge gate. */
-async function withGate(env: NodeJS.ProcessEnv, gateId: string): Promise<Gate | undefined> {
+/** The pending gate (a merge's, or a run's: plan, command, file); refused with a hint when absent or answered. */
+async function readPendingGate(env: NodeJS.ProcessEnv, gateId: string): Promise<Gate> {
   let found: Gate | undefined;
   await withStore(env, async (store) => {
-    const gate = await pendingGate(store, gateId);
-    if (gate.action !== 'merge') found = gate;
+    found = await pendingGate(store, gateId);
     return EXIT.ok;
   });
-  return found;
-}
-
-async function withGateRecord(env: NodeJS.ProcessEnv, gateId: string): Promise<{ prId?: string }> {
-  let prId: string | undefined;
-  await withStore(env, async (store) => {
-    prId = (await store.getGate(gateId))?.pr;
-    return EXIT.ok;
-  });
-  return prId ? { prId } : {};
+  return found!;
 }
 
 /**
