@@ -80,10 +80,29 @@ async function once() {
   };
 }
 
+// The floor under any Node CLI on this machine: a process that does nothing but start and send one request
+// with fetch (no store, no git, no sandbox), and one that only starts. Reported beside the targets, not judged.
+async function floor() {
+  const server = await startLlmServer();
+  const start = performance.timeOrigin + performance.now();
+  const child = spawn(process.execPath, ['-e', `fetch(${JSON.stringify(server.url)} + '/floor', { method: 'POST', body: '{}' }).catch(() => {})`], { stdio: 'ignore' });
+  await new Promise((resolve) => child.on('close', resolve));
+  const firstRequestMs = server.requests[0].receivedAt - start;
+  await server.close();
+  const t = performance.now();
+  await new Promise((resolve) => spawn(process.execPath, ['-e', ''], { stdio: 'ignore' }).on('close', resolve));
+  return { firstRequestMs, startMs: performance.now() - t };
+}
+
 // The first run ever: no store and no compile cache yet (it makes both), a cold file cache. Reported, not judged.
 const cold = await once();
 const runs = [];
-for (let i = 0; i < iterations; i++) runs.push(await once());
+const floors = [];
+for (let i = 0; i < iterations; i++) {
+  runs.push(await once());
+  floors.push(await floor());
+}
+const nodeFloor = { firstRequestMs: Number(median(floors.map((f) => f.firstRequestMs)).toFixed(2)), startMs: Number(median(floors.map((f) => f.startMs)).toFixed(2)) };
 const keys = Object.keys(runs[0]);
 const summary = Object.fromEntries(keys.map((k) => [k, Number(median(runs.map((x) => x[k])).toFixed(2))]));
 const verdicts = Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, { target: `< ${t}`, median: summary[k], met: summary[k] < t }]));
@@ -96,6 +115,8 @@ const result = {
   targets: verdicts,
   runs,
   coldStart: cold,
+  // Node alone on this machine: start, and start plus one fetch request (medians over the same iterations).
+  nodeFloor,
 };
 rmSync(compileCache, { recursive: true, force: true });
 rmSync(home, { recursive: true, force: true });
@@ -105,4 +126,5 @@ writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
 for (const [k, v] of Object.entries(verdicts)) console.log(`${v.met ? '✓' : '✗'} ${k.padEnd(15)} ${String(v.median).padStart(8)}  (target ${v.target})`);
 console.log(`first run (no store, no compile cache yet): first request ${cold.firstRequestMs.toFixed(0)} ms, wall ${cold.wallMs.toFixed(0)} ms`);
+console.log(`node alone: start ${nodeFloor.startMs.toFixed(0)} ms, start to one fetch request ${nodeFloor.firstRequestMs.toFixed(0)} ms (the floor under any Node CLI here)`);
 console.log(`per tool: read ${summary.readMs} ms, edit ${summary.editMs} ms, shell ${summary.shellMs} ms; wrote ${path.relative(root, file)}`);

@@ -29,7 +29,8 @@ const common = {
   target: 'node20',
   sourcemap: true,
   // Less source to parse: compile time dominates start-up.
-  minify: true,
+  // SLIPWAY_NO_MINIFY=1 keeps names readable, for CPU profiles (node --cpu-prof bin/slipway.js ...).
+  minify: !process.env.SLIPWAY_NO_MINIFY,
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [rawText],

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -169,6 +170,72 @@ describe('GitWorkspace', () => {
     expect(gitCmd(workspace.dir, 'log', '-1', '--format=%an <%ae> %s')).toBe('Slipway <slipway@localhost> add c');
     expect(await workspace.diff()).toContain('+++ b/c.txt');
     expect(gitCmd(workspace.dir, 'status', '--porcelain')).toBe('');
+  });
+
+  it('gives the same patch, stat and files as separate git diffs, for odd names, binaries and mode changes', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n', 'run.sh': 'echo hi\n', 'old name.txt': 'a longer line that survives a rename\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    writeFiles(workspace.dir, { 'caf\u00e9 \u2615.md': 'accents\n', 'sp ace/tab\there.txt': 'x\n' });
+    writeFileSync(join(workspace.dir, 'blob.bin'), Buffer.from([0, 1, 2, 255, 0, 3]));
+    sh(workspace.dir, 'chmod', '+x', 'run.sh');
+    gitCmd(workspace.dir, 'mv', 'old name.txt', 'new name.txt');
+    const flags = ['-c', 'core.quotePath=true', 'diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', workspace.baseCommit];
+    // The separate commands, on a copy of the whole tree staged the way the workspace stages it.
+    sh(workspace.dir, 'cp', '.git/index', '.git/check-index');
+    const staged = { ...process.env, GIT_INDEX_FILE: join(workspace.dir, '.git', 'check-index') };
+    const run = (...args: string[]) => execFileSync('git', args, { cwd: workspace.dir, env: staged, encoding: 'utf8' });
+    run('add', '-A');
+    const patch = run(...flags.slice(0, 3), '--cached', ...flags.slice(3));
+    expect(await workspace.diff()).toBe(patch);
+    const stat = await workspace.diffStat();
+    expect(stat).toBe(run(...flags.slice(0, 3), '--cached', '--stat=200', ...flags.slice(3)));
+    expect(stat).toMatch(/blob\.bin\s+\| Bin 0 -> 6 bytes/);
+    const files = await workspace.changedFiles();
+    expect(files).toEqual(
+      expect.arrayContaining([
+        { path: 'a.txt', status: 'modified' },
+        { path: 'run.sh', status: 'modified' },
+        { path: 'blob.bin', status: 'added' },
+        { path: 'caf\u00e9 \u2615.md', status: 'added' },
+        { path: 'sp ace/tab\there.txt', status: 'added' },
+        { path: 'new name.txt', status: 'renamed' },
+      ]),
+    );
+    expect(files).toHaveLength(6);
+  });
+
+  it('sees a change made after a diff was computed, also one that keeps the file size', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    expect(await workspace.diff()).toBe('');
+    expect(await workspace.changedFiles()).toEqual([]);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    expect(await workspace.diff()).toContain('+two');
+    writeFileSync(join(workspace.dir, 'a.txt'), 'six\n');
+    expect(await workspace.diff()).toContain('+six');
+    expect(await workspace.diffStat()).toMatch(/a\.txt \| 2 \+-/);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'one\n');
+    expect(await workspace.diff()).toBe('');
+    expect(await workspace.diffStat()).toBe('');
+  });
+
+  it('commits only what differs and reports the new head without asking git for it', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    const head = await workspace.commitAll('change a');
+    expect(head).toBe(gitCmd(workspace.dir, 'rev-parse', 'HEAD'));
+    // Changed and changed back: status reports nothing, so nothing is committed.
+    writeFileSync(join(workspace.dir, 'a.txt'), 'three\n');
+    writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    expect(await workspace.commitAll('nothing')).toBe(head);
+    // A branch whose ref was packed still resolves (through git).
+    gitCmd(workspace.dir, 'pack-refs', '--all');
+    writeFileSync(join(workspace.dir, 'b.txt'), 'b\n');
+    const next = await workspace.commitAll('add b');
+    expect(next).toBe(gitCmd(workspace.dir, 'rev-parse', 'HEAD'));
+    expect(gitCmd(workspace.dir, 'rev-parse', 'HEAD~1')).toBe(head);
   });
 
   it('reads files at the base commit', async () => {

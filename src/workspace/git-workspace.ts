@@ -1,6 +1,6 @@
 /** The `Workspace` port over a private clone: commits, diffs against the base, base checkouts, publishing. */
 import { randomBytes } from 'node:crypto';
-import { copyFile, cp, link, lstat, mkdir, readdir, readlink, realpath, rm, rmdir, symlink } from 'node:fs/promises';
+import { copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rm, rmdir, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { FileChange, Workspace } from '../protocol/workspace.js';
 import { WorkspaceError } from './errors.js';
@@ -24,6 +24,13 @@ export interface GitWorkspaceInit {
 /** Ignored folders of installed dependencies, hard-linked into base checkouts so their tests can run. */
 const DEPENDENCY_DIRS = ['node_modules', '.venv'];
 
+/** What differs from the base: files with their status, `--stat` text and the unified patch. */
+interface Changes {
+  files: FileChange[];
+  stat: string;
+  patch: string;
+}
+
 const DIFF_FLAGS = ['--no-ext-diff', '--no-textconv', '--no-color', '--ignore-submodules=all', '-M'];
 
 export class GitWorkspace implements Workspace {
@@ -41,6 +48,8 @@ export class GitWorkspace implements Workspace {
    */
   private knownHead: string | undefined;
   private commits = 0;
+  /** The last change computed, with the temporary index it came from; see changes(). */
+  private lastChanges: { index: Buffer; changes: Changes } | undefined;
 
   constructor(init: GitWorkspaceInit) {
     this.dir = init.dir;
@@ -57,14 +66,21 @@ export class GitWorkspace implements Workspace {
   }
 
   async commitAll(message: string): Promise<string> {
+    // One `status` process says whether there is anything to commit: most calls (shipping after the commit
+    // of the coding phase) find nothing, and the two processes of `add` plus `diff --cached` are saved.
+    const status = await this.git(['status', '--porcelain', '-z', '--untracked-files=all', '--ignore-submodules=all', '--no-renames']);
+    if (status.stdout === '') return this.knownHead ?? this.head();
     await this.git(['add', '-A']);
-    const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
-    if (staged.exitCode === 0) return this.knownHead ?? this.head();
-    if (staged.exitCode !== 1) throw new WorkspaceError('git_failed', `git diff failed: ${staged.stderr.trim()}`, 'see the git message');
     this.knownHead = undefined;
     this.commits++;
-    await this.git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message]);
-    return this.head();
+    const committed = await this.git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message], undefined, true);
+    if (committed.exitCode !== 0) {
+      // Status saw a change that staging did not keep (a file changed and changed back): nothing to commit.
+      const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
+      if (staged.exitCode === 0) return this.head();
+      throw new WorkspaceError('git_failed', `git commit failed: ${committed.stderr.trim() || '(no output)'}`, 'see the git message');
+    }
+    return this.headAfterCommit();
   }
 
   async head(): Promise<string> {
@@ -75,10 +91,30 @@ export class GitWorkspace implements Workspace {
   }
 
   /**
-   * Stage the whole work tree (untracked files included) into a throwaway index, so diffs see new files
-   * while the clone's real index stays as it was.
+   * The commit just made, from the branch's loose ref (a commit writes it): no `rev-parse` process. Only
+   * host-side git moves the branch (the sandbox sees .git read-only); anything unexpected asks git.
    */
-  private async withWorkTreeIndex<T>(fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+  private async headAfterCommit(): Promise<string> {
+    const commits = this.commits;
+    const [headFile, ref] = await Promise.all([
+      readFile(join(this.dir, '.git', 'HEAD'), 'utf8').catch(() => ''),
+      readFile(join(this.dir, '.git', 'refs', 'heads', ...this.branch.split('/')), 'utf8').catch(() => ''),
+    ]);
+    const sha = ref.trim();
+    if (headFile.trim() !== `ref: refs/heads/${this.branch}` || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) return this.head();
+    if (commits === this.commits) this.knownHead = sha;
+    return sha;
+  }
+
+  /**
+   * The change against the base: the whole work tree (untracked files included) staged into a throwaway
+   * index, so new files count while the clone's real index stays as it was, then one `git diff` that gives
+   * the files, the stat and the patch together. The result is kept with the bytes of that index: an index
+   * that comes out byte for byte the same holds the same blobs, so the next caller (the verifier after the
+   * test phase, shipping after the verifier) gets it without a second diff. Any difference, even in a file's
+   * timestamp, only means diffing again.
+   */
+  private async changes(): Promise<Changes> {
     const gitDir = join(this.dir, '.git');
     const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
     try {
@@ -86,29 +122,27 @@ export class GitWorkspace implements Workspace {
       await copyFile(join(gitDir, 'index'), indexFile).catch(() => undefined);
       const env = { GIT_INDEX_FILE: indexFile };
       await this.git(['add', '-A'], env);
-      return await fn(env);
+      const index = await readFile(indexFile);
+      if (this.lastChanges?.index.equals(index)) return this.lastChanges.changes;
+      const out = (await this.git(['diff', '--cached', ...DIFF_FLAGS, '--raw', '-z', '--stat=200', '--patch', this.baseCommit], env)).stdout;
+      const changes = parseRawStatPatch(out);
+      this.lastChanges = { index, changes };
+      return changes;
     } finally {
       await rm(indexFile, { force: true });
     }
   }
 
-  diff(): Promise<string> {
-    return this.withWorkTreeIndex(async (env) =>
-      (await this.git(['diff', '--cached', ...DIFF_FLAGS, this.baseCommit], env)).stdout,
-    );
+  async diff(): Promise<string> {
+    return (await this.changes()).patch;
   }
 
-  diffStat(): Promise<string> {
-    return this.withWorkTreeIndex(async (env) =>
-      (await this.git(['diff', '--cached', ...DIFF_FLAGS, '--stat=200', this.baseCommit], env)).stdout,
-    );
+  async diffStat(): Promise<string> {
+    return (await this.changes()).stat;
   }
 
-  changedFiles(): Promise<FileChange[]> {
-    return this.withWorkTreeIndex(async (env) => {
-      const out = (await this.git(['diff', '--cached', ...DIFF_FLAGS, '--name-status', '-z', this.baseCommit], env)).stdout;
-      return parseNameStatus(out);
-    });
+  async changedFiles(): Promise<FileChange[]> {
+    return (await this.changes()).files;
   }
 
   async readAtBase(path: string): Promise<string | null> {
@@ -221,22 +255,30 @@ async function linkTree(src: string, dst: string): Promise<void> {
   }
 }
 
-export function parseNameStatus(out: string): FileChange[] {
-  const parts = out.split('\0');
-  const changes: FileChange[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const code = parts[i];
-    if (!code) continue;
-    const kind = code[0];
+/**
+ * Splits the output of `git diff --raw -z --stat --patch`: raw records (`:modes shas STATUS\0path\0`, two
+ * paths for renames and copies), then the stat text, a NUL, and the patch. No change gives empty output.
+ */
+export function parseRawStatPatch(out: string): Changes {
+  const files: FileChange[] = [];
+  let at = 0;
+  while (out[at] === ':') {
+    const metaEnd = out.indexOf('\0', at);
+    if (metaEnd < 0) break;
+    const kind = out.slice(at, metaEnd).split(' ').at(-1)?.[0];
+    const firstEnd = out.indexOf('\0', metaEnd + 1);
+    const first = out.slice(metaEnd + 1, firstEnd);
+    at = firstEnd + 1;
     if (kind === 'R' || kind === 'C') {
-      const to = parts[i + 2] ?? '';
-      i += 2;
-      changes.push({ path: to, status: kind === 'R' ? 'renamed' : 'added' });
+      const secondEnd = out.indexOf('\0', at);
+      const to = out.slice(at, secondEnd);
+      at = secondEnd + 1;
+      files.push({ path: to, status: kind === 'R' ? 'renamed' : 'added' });
       continue;
     }
-    const path = parts[++i] ?? '';
-    const status = kind === 'A' ? 'added' : kind === 'D' ? 'deleted' : 'modified';
-    changes.push({ path, status });
+    files.push({ path: first, status: kind === 'A' ? 'added' : kind === 'D' ? 'deleted' : 'modified' });
   }
-  return changes;
+  const rest = out.slice(at);
+  const split = rest.indexOf('\0');
+  return split < 0 ? { files, stat: rest, patch: '' } : { files, stat: rest.slice(0, split), patch: rest.slice(split + 1) };
 }
