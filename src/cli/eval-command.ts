@@ -6,6 +6,7 @@ import type { CommandRunner, SlipwayConfig } from '../protocol/index.js';
 import { mergeConfig } from '../protocol/index.js';
 import { loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import type { Output } from './output.js';
+import { onInterrupt } from './interrupt.js';
 import { EXIT } from './run-command.js';
 
 export interface EvalFlags {
@@ -94,14 +95,7 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
 
   const { openSqliteStore } = await import('../store/index.js');
   const store = await openSqliteStore(path.join(outDir, 'slipway.db'));
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(EXIT.stopped);
-    out.stderr('\nstopping… finished instances are kept; rerun the same command to resume (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const interrupt = onInterrupt(out, 'finished instances are kept; rerun the same command to resume');
   try {
     const outcome = await evalModule.runEval(
       { instancesFile, out: outDir, modelName: config.model, concurrency, ...(only ? { only } : {}) },
@@ -112,7 +106,7 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
         ...(env.SLIPWAY_INSTALL_NETWORK === 'full' ? {} : { startEgress: workspace.installEgressStarter({ home: userHome(env), env, socketRoot: os.tmpdir() }) }),
         configLayers: [userConfig, flagConfig],
         loadRepoConfig,
-        signal: controller.signal,
+        signal: interrupt.signal,
         onStart: (id) => out.stderr(`▶ ${id}`),
         onResult: (r, resumed) => {
           const mark = r.status === 'resolved' ? '✓' : r.status === 'error' ? '!' : '✗';
@@ -135,8 +129,7 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupt.dispose();
     await store.close();
   }
 }

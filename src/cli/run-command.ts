@@ -8,6 +8,7 @@ import { ConfigError, dependencyCacheRoot, loadRepoConfig, loadUserConfig, slipw
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
 import { NotFoundError } from './records.js';
+import { onInterrupt, STOPPED_EXIT } from './interrupt.js';
 import type { RunDeps } from '../agent/index.js';
 
 export interface RunFlags {
@@ -50,7 +51,7 @@ export interface ResumeRequest {
   revise?: { pr: string; feedback: string };
 }
 
-export const EXIT = { ok: 0, error: 1, usage: 2, escalated: 3, awaitingApproval: 4, stopped: 130 } as const;
+export const EXIT = { ok: 0, error: 1, usage: 2, escalated: 3, awaitingApproval: 4, stopped: STOPPED_EXIT } as const;
 
 export async function runCommand(
   goal: string,
@@ -119,14 +120,7 @@ export async function runCommand(
     throw error;
   });
   const store = redactingStore(opened, redactor);
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(EXIT.stopped);
-    out.stderr('\nstopping… (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const interrupt = onInterrupt(out, 'the work so far is kept');
   try {
     // Errors before the loop starts still get a run record, so `--json` always ends with a status line.
     const failEarly = async (message: string, hint: string) => {
@@ -228,7 +222,7 @@ export async function runCommand(
         ...(startNetwork ? { startNetwork } : {}),
         workspacesDir: path.join(home, 'workspaces'),
         ...(early ? { prepareWorkspace: early.prepare } : {}),
-        signal: controller.signal,
+        signal: interrupt.signal,
         onEvent: (e) => progress.event(e),
         initialDecisions: decisions,
         addSecrets: (values) => redactor.addSecrets(values),
@@ -258,8 +252,7 @@ export async function runCommand(
         return finish(line, EXIT.error, `✗ ${outcome.error}\n  ${outcome.hint ?? ''}\n  run: ${outcome.run} (details: slipway log ${outcome.run})`);
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupt.dispose();
     await abandonAhead();
     await store.close();
   }
