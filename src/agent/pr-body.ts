@@ -4,7 +4,7 @@
  */
 import { anchorOf, formatLedgerLine, formatLedgerNote, LEDGER_NOTES_REF } from '../policy/ledger.js';
 import type { Decision, LedgerAnchor, Plan, RunStore, TestCounts, TestEvidence, UsageTotals, Verification } from '../protocol/index.js';
-import { git } from '../workspace/index.js';
+import { git, withRepoLock } from '../workspace/index.js';
 
 export interface PrBodyInput {
   goal: string;
@@ -68,6 +68,7 @@ export function renderPrBody(i: PrBodyInput): string {
  * branch's head commit in the user's repository (refs/notes/slipway), host-side with hooks disabled.
  * Appended, not overwritten: an escalated run that changed nothing shares its head with the base commit,
  * and so with other runs. Returns the anchor it wrote.
+ * Appends are serialised per repository (withRepoLock).
  */
 export async function anchorLedger(a: {
   store: RunStore;
@@ -80,6 +81,7 @@ export async function anchorLedger(a: {
   const anchor = anchorOf(await a.store.listLedger(a.run));
   const note = formatLedgerNote({ run: a.run, ...(a.pr ? { pr: a.pr } : {}), ...anchor });
   const who = { GIT_AUTHOR_NAME: a.author.name, GIT_AUTHOR_EMAIL: a.author.email, GIT_COMMITTER_NAME: a.author.name, GIT_COMMITTER_EMAIL: a.author.email };
-  await git(['notes', `--ref=${LEDGER_NOTES_REF}`, 'append', '-m', note, a.commit], { cwd: a.repo, env: who });
+  // Runs shipping at once into one repository take turns: git would let one note overwrite another.
+  await withRepoLock(a.repo, 'notes', () => git(['notes', `--ref=${LEDGER_NOTES_REF}`, 'append', '-m', note, a.commit], { cwd: a.repo, env: who }));
   return anchor;
 }

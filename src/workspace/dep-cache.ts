@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { acquireLock } from './lock-file.js';
 import { mavenSettings } from './maven-settings.js';
 
 export type Ecosystem = 'node' | 'python' | 'go' | 'cargo' | 'maven' | 'gradle';
@@ -149,44 +149,6 @@ function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
-
-/** A lock file holding the owner's pid; one left by a process that is gone (or empty for a minute) is taken over. */
-async function acquireLock(path: string, waitMs: number, signal?: AbortSignal): Promise<(() => Promise<void>) | null> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    const age = Date.now() - ((await stat(path).catch(() => null))?.mtimeMs ?? Date.now());
-    if ((owner > 0 && !processAlive(owner)) || (!owner && age > 60_000)) {
-      await rm(path, { force: true });
-      continue;
-    }
-    if (signal?.aborted || Date.now() >= deadline) return null;
-    await sleep(Math.min(250, Math.max(0, deadline - Date.now())), signal);
-  }
 }
 
 export function createDependencyCache(opts: { root: string }): DependencyCache {

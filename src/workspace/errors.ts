@@ -12,7 +12,8 @@ export type WorkspaceErrorCode =
   | 'invalid_name'
   | 'workspace_exists'
   | 'unsafe_path'
-  | 'git_failed';
+  | 'git_failed'
+  | 'locked';
 
 export class WorkspaceError extends HintedError {
   override readonly name = 'WorkspaceError';

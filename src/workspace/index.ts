@@ -4,6 +4,7 @@ export { reopenOrReclone, type RecloneOptions } from './reclone.js';
 export { WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { GitWorkspace } from './git-workspace.js';
 export { git, GitError, type GitOptions, type GitResult } from './git.js';
+export { acquireLock, processAlive, withRepoLock } from './lock-file.js';
 export {
   createSandboxRunner,
   filesToMask,
