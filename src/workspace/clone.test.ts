@@ -180,7 +180,7 @@ describe('GitWorkspace', () => {
     writeFileSync(join(workspace.dir, 'blob.bin'), Buffer.from([0, 1, 2, 255, 0, 3]));
     sh(workspace.dir, 'chmod', '+x', 'run.sh');
     gitCmd(workspace.dir, 'mv', 'old name.txt', 'new name.txt');
-    const flags = ['-c', 'core.quotePath=true', 'diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', workspace.baseCommit];
+    const flags = ['-c', 'core.quotePath=false', 'diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', workspace.baseCommit];
     // The separate commands, on a copy of the whole tree staged the way the workspace stages it.
     sh(workspace.dir, 'cp', '.git/index', '.git/check-index');
     const staged = { ...process.env, GIT_INDEX_FILE: join(workspace.dir, '.git', 'check-index') };
@@ -191,6 +191,7 @@ describe('GitWorkspace', () => {
     const stat = await workspace.diffStat();
     expect(stat).toBe(run(...flags.slice(0, 3), '--cached', '--stat=200', ...flags.slice(3)));
     expect(stat).toMatch(/blob\.bin\s+\| Bin 0 -> 6 bytes/);
+    expect(stat).toContain(' caf\u00e9 \u2615.md ');
     const files = await workspace.changedFiles();
     expect(files).toEqual(
       expect.arrayContaining([

@@ -124,7 +124,8 @@ export class GitWorkspace implements Workspace {
       await this.git(['add', '-A'], env);
       const index = await readFile(indexFile);
       if (this.lastChanges?.index.equals(index)) return this.lastChanges.changes;
-      const out = (await this.git(['diff', '--cached', ...DIFF_FLAGS, '--raw', '-z', '--stat=200', '--patch', this.baseCommit], env)).stdout;
+      // quotePath off: names outside ASCII read as they are (café.md, not "caf\303\251.md") in the stat and patch.
+      const out = (await this.git(['-c', 'core.quotePath=false', 'diff', '--cached', ...DIFF_FLAGS, '--raw', '-z', '--stat=200', '--patch', this.baseCommit], env)).stdout;
       const changes = parseRawStatPatch(out);
       this.lastChanges = { index, changes };
       return changes;
