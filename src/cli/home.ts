@@ -1,6 +1,6 @@
 /** Where Slipway keeps its state, and the layered configuration. The only place that reads os.homedir(). */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { configSchema, HintedError, type SlipwayConfig } from '../protocol/index.js';
@@ -15,6 +15,25 @@ export class ConfigError extends HintedError {
 
 export function slipwayHome(env: NodeJS.ProcessEnv): string {
   return path.resolve(env.SLIPWAY_HOME || path.join(os.homedir(), '.slipway'));
+}
+
+/**
+ * Creates Slipway's folder if it is missing. A path that is a file, or a folder that cannot be written, fails
+ * with what to do instead of the file system's bare error.
+ */
+export async function ensureHome(home: string, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await mkdir(home, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'it cannot be written here' : (error as Error).message;
+    const from = env.SLIPWAY_HOME ? 'SLIPWAY_HOME' : 'the default (~/.slipway)';
+    throw new ConfigError(
+      `Slipway cannot use ${home} (from ${from}) as its folder: ${why}.`,
+      'Set SLIPWAY_HOME to a folder Slipway can create and write to, e.g. export SLIPWAY_HOME="$HOME/.slipway".',
+      { cause: error },
+    );
+  }
 }
 
 /** The dependency cache shared between runs: `<SLIPWAY_HOME>/cache/deps/<ecosystem>/<lockfile hash>`. */

@@ -212,7 +212,9 @@ export async function main(argv: string[], out: Output = processOutput, env: Nod
       return EXIT.error;
     }
     const e = error as { message?: string; hint?: string };
-    out.stderr(`error: ${e.message ?? String(error)}${e.hint ? `\n  ${e.hint}` : ''}`);
+    const message = e.message ?? String(error);
+    // Some errors (the store's) carry their hint in the message already: it is not printed twice.
+    out.stderr(`error: ${message}${e.hint && !message.includes(e.hint) ? `\n  ${e.hint}` : ''}`);
     return EXIT.error;
   }
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from '../protocol/index.js';
 import { DEFAULT_CONFIG, mergeConfigLayers, newId } from '../protocol/index.js';
-import { ConfigError, dependencyCacheRoot, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
+import { ConfigError, dependencyCacheRoot, ensureHome, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
 import { NotFoundError } from './records.js';
@@ -111,14 +111,22 @@ export async function runCommand(
   const [{ openSqliteStore }, { createRedactor, redactingModel, redactingStore }] = await Promise.all([
     import('../store/index.js'),
     import('../policy/redact.js'),
-    mkdir(home, { recursive: true }),
   ]);
   // Secrets never reach the model, the event log, recordings or pull request bodies.
   const redactor = createRedactor(env);
-  const opened = await openSqliteStore(path.join(home, 'slipway.db')).catch(async (error: unknown) => {
+  let opened: Awaited<ReturnType<typeof openSqliteStore>>;
+  try {
+    await ensureHome(home, env);
+    opened = await openSqliteStore(path.join(home, 'slipway.db'));
+  } catch (error) {
+    // No store to record the run in: it is not recorded, but --json still ends with its status line.
     await abandonAhead();
-    throw error;
-  });
+    const e = error as { message?: string; hint?: string };
+    const message = e.message ?? String(error);
+    const hint = e.hint && !message.includes(e.hint) ? e.hint : '';
+    const text = [message, hint].filter(Boolean).join(' ');
+    return finish({ run: runId, status: 'failed', pr: null, error: text }, EXIT.error, `✗ ${message}${hint ? `\n  ${hint}` : ''}\n  (run ${runId} could not be recorded)`);
+  }
   const store = redactingStore(opened, redactor);
   const interrupt = onInterrupt(out, 'the work so far is kept');
   try {

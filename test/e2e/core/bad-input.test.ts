@@ -1,5 +1,5 @@
 /** Bad input gets a clear message, the right exit code, and nothing written to the user's branches. */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -114,6 +114,26 @@ describe('bad input', () => {
     writeFileSync(script, '{"turns": [{"toolCalls": [{"name": 3}]}]}');
     const result = await runCli(['run', 'do something', '--repo', s.repo, '--json', '--model', `script:${script}`], s.h.env('openai'));
     expectFailed(result, /bad-script\.json/);
+  });
+
+  it('a SLIPWAY_HOME that is a file, and a store file that is not a database, end with a status line and leave no clone', async () => {
+    const before = repoState(s.repo);
+    const file = path.join(tempDir(), 'home-is-a-file');
+    writeFileSync(file, 'not a folder\n');
+    const onFile = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json'], { SLIPWAY_HOME: file });
+    expectFailed(onFile, /cannot use .*home-is-a-file.*SLIPWAY_HOME.*a file is in the way.*Set SLIPWAY_HOME/);
+    const human = await s.h.run('openai', ['run', 'do something', '--repo', s.repo], { SLIPWAY_HOME: file });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/could not be recorded/);
+    removeDir(path.dirname(file));
+
+    mkdirSync(s.h.home, { recursive: true });
+    writeFileSync(path.join(s.h.home, 'slipway.db'), 'these are not the bytes of a database');
+    const notDb = await s.h.run('openai', ['run', 'do something', '--repo', s.repo, '--json']);
+    expectFailed(notDb, /slipway\.db is not a SQLite database.*Move it aside/);
+    // The clone started ahead of the store is given back; the user's repository is as it was.
+    expect(existsSync(path.join(s.h.home, 'workspaces')) ? readdirSync(path.join(s.h.home, 'workspaces')) : []).toEqual([]);
+    expect(repoState(s.repo)).toEqual(before);
   });
 
   it('a malformed config file names the file and the key', async () => {
