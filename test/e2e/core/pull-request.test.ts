@@ -4,26 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
-import { exampleRepo, git, removeDir, repoState } from '../../support/repos.js';
-import { demoTurns, harness, lastLine, onlyJson, type Harness } from './scenario.js';
+import { git, repoState } from '../../support/repos.js';
+import { demoTurns, lastLine, onlyJson, useScenario } from './scenario.js';
 
-let h: Harness;
-let repo: string;
-
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.server.close();
-  removeDir(h.home);
-  if (repo) removeDir(repo);
-});
+const s = useScenario();
 
 describe('slipway run opens a pull request', () => {
   it('fixes a JavaScript bug over the OpenAI Responses API, surviving a 429 and a dropped stream', async () => {
-    repo = exampleRepo('demo-cart');
+    const repo = s.newRepo('demo-cart');
     // Uncommitted work in the user's tree: not seen by the run, not touched.
     const cart = path.join(repo, 'src', 'cart.js');
     const dirty = `${readFileSync(cart, 'utf8')}// my local note\n`;
@@ -31,12 +21,12 @@ describe('slipway run opens a pull request', () => {
     const before = repoState(repo);
 
     const turns = demoTurns();
-    h.server.fail({ status: 429, headers: { 'retry-after': '0' } });
-    h.server.reply(turns[0]!);
-    h.server.dropStream({ afterChunks: 2, turn: turns[1]! });
-    h.server.turns(turns.slice(1));
+    s.h.server.fail({ status: 429, headers: { 'retry-after': '0' } });
+    s.h.server.reply(turns[0]!);
+    s.h.server.dropStream({ afterChunks: 2, turn: turns[1]! });
+    s.h.server.turns(turns.slice(1));
 
-    const result = await h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
     expect(result.stderr).toBe('');
     expect(onlyJson(result)).toBe(true);
     const last = lastLine(result);
@@ -45,7 +35,7 @@ describe('slipway run opens a pull request', () => {
     expect(result.json.some((e) => e.type === 'notice' && String(e.message).includes('uncommitted changes'))).toBe(true);
     expect(result.json.filter((e) => e.type === 'model_retry').length).toBeGreaterThanOrEqual(1);
 
-    const show = await runCli(['pr', 'show', String(last.pr), '--json'], h.env('openai'));
+    const show = await runCli(['pr', 'show', String(last.pr), '--json'], s.h.env('openai'));
     expect(show.code).toBe(0);
     const pr = JSON.parse(show.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(pr).toMatchObject({ id: last.pr, run: last.run, status: 'open', base: 'main' });
@@ -74,7 +64,7 @@ describe('slipway run opens a pull request', () => {
     expect(git(repo, 'log', '-1', '--format=%an <%ae>', pr.branch)).toBe('Slipway <slipway@localhost>');
 
     // The verifier's request carries none of the coder's transcript.
-    const verifierRequests = h.server.requests.filter((r) => r.rawBody.includes("Slipway's verifier"));
+    const verifierRequests = s.h.server.requests.filter((r) => r.rawBody.includes("Slipway's verifier"));
     expect(verifierRequests).toHaveLength(1);
     const body = verifierRequests[0]!.rawBody;
     expect(body).toContain('Fix the discount in cartTotal');
@@ -86,8 +76,8 @@ describe('slipway run opens a pull request', () => {
   });
 
   it('fixes a Python bug over the Anthropic Messages API with pytest in the sandbox', async () => {
-    repo = exampleRepo('py-stats');
-    h.server.turns([
+    const repo = s.newRepo('py-stats');
+    s.h.server.turns([
       { toolCalls: [{ name: 'read_file', input: { path: 'stats/core.py' } }] },
       {
         toolCalls: [
@@ -131,11 +121,11 @@ describe('slipway run opens a pull request', () => {
         ],
       },
     ]);
-    const result = await h.run('anthropic', ['run', 'median gives wrong results for unsorted input', '--repo', repo, '--json']);
+    const result = await s.h.run('anthropic', ['run', 'median gives wrong results for unsorted input', '--repo', repo, '--json']);
     const last = lastLine(result);
     expect(last, result.stdout.slice(-2000)).toMatchObject({ status: 'pr_open' });
     expect(result.code).toBe(0);
-    const pr = JSON.parse((await runCli(['pr', 'show', String(last.pr), '--json'], h.env('anthropic'))).stdout);
+    const pr = JSON.parse((await runCli(['pr', 'show', String(last.pr), '--json'], s.h.env('anthropic'))).stdout);
     expect(pr.tests.command).toMatch(/pytest/);
     expect(pr.tests.before).toEqual({ passed: 2, failed: 0, skipped: 0 });
     expect(pr.tests.after).toEqual({ passed: 3, failed: 0, skipped: 0 });
@@ -143,19 +133,19 @@ describe('slipway run opens a pull request', () => {
       { file: 'tests/test_core.py', test: 'tests/test_core.py::test_median_of_unsorted_values', failedBefore: true, passedAfter: true },
     ]);
     // Every request went to the Anthropic endpoint and used prompt caching.
-    expect(h.server.requests.every((r) => r.vendor === 'anthropic')).toBe(true);
-    expect(h.server.requests[0]!.rawBody).toContain('cache_control');
+    expect(s.h.server.requests.every((r) => r.vendor === 'anthropic')).toBe(true);
+    expect(s.h.server.requests[0]!.rawBody).toContain('cache_control');
   });
 
   it('works with an OpenAI-compatible server (chat completions) and human output', async () => {
-    repo = exampleRepo('demo-cart');
-    h.server.turns(demoTurns());
-    const result = await h.run('openai-compatible', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--base-url', h.server.openaiBaseUrl]);
+    const repo = s.newRepo('demo-cart');
+    s.h.server.turns(demoTurns());
+    const result = await s.h.run('openai-compatible', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--base-url', s.h.server.openaiBaseUrl]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/Pull request pr-\w+ is open/);
     expect(result.stderr).toMatch(/▸ verify/);
-    expect(h.server.requests.every((r) => r.vendor === 'openai-chat')).toBe(true);
-    const list = await runCli(['pr', 'list'], h.env('openai'));
+    expect(s.h.server.requests.every((r) => r.vendor === 'openai-chat')).toBe(true);
+    const list = await runCli(['pr', 'list'], s.h.env('openai'));
     expect(list.stdout).toMatch(/pr-\w+ +open/);
   });
 });

@@ -60,20 +60,37 @@ export function onlyJson(result: CliResult): boolean {
   return result.json.every((l) => !('__notJson' in l));
 }
 
+export interface Scenario {
+  h: Harness;
+  /** The copy of the example named to useScenario (empty when none was). */
+  repo: string;
+  /** Another fresh copy of an example repository (with extra files committed), removed after the test. */
+  newRepo(example: string, files?: Record<string, string>): string;
+}
+
 /**
- * The usual set-up of a scenario file: a fresh harness and a fresh copy of an example repository for each
- * test, removed afterwards. Read them through the returned object (`s.h`, `s.repo`).
+ * The usual set-up of a scenario file: a fresh harness for each test and, when an example is named, a fresh
+ * copy of it; everything is removed afterwards. Read them through the returned object (`s.h`, `s.repo`).
  */
-export function useScenario(example: string): { h: Harness; repo: string } {
-  const s = {} as { h: Harness; repo: string };
+export function useScenario(example?: string, files?: Record<string, string>): Scenario {
+  const made: string[] = [];
+  const s: Scenario = {
+    h: undefined as unknown as Harness,
+    repo: '',
+    newRepo(name, extra) {
+      const repo = exampleRepo(name, extra);
+      made.push(repo);
+      return repo;
+    },
+  };
   beforeEach(async () => {
     s.h = await harness();
-    s.repo = exampleRepo(example);
+    s.repo = example ? s.newRepo(example, files) : '';
   });
   afterEach(async () => {
     await s.h.server.close();
     removeDir(s.h.home);
-    removeDir(s.repo);
+    for (const repo of made.splice(0)) removeDir(repo);
   });
   return s;
 }

@@ -5,9 +5,8 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exampleRepo, removeDir } from '../../support/repos.js';
-import { demoTurns, harness, lastLine, type Harness } from '../core/scenario.js';
+import { describe, expect, it } from 'vitest';
+import { demoTurns, lastLine, useScenario } from '../core/scenario.js';
 
 const PACKAGE = {
   name: 'demo-cart',
@@ -41,25 +40,15 @@ const decisions = (lines: Array<Record<string, unknown>>): Decision[] => lines.f
 const actions = (lines: Array<Record<string, unknown>>) => decisions(lines).map((d) => d.action);
 
 describe('the dependency cache shared between runs', () => {
-  let h: Harness;
-  let repo: string;
-  beforeEach(async () => {
-    h = await harness();
-    repo = exampleRepo('demo-cart', {
-      'package.json': JSON.stringify(PACKAGE, null, 2),
-      'package-lock.json': JSON.stringify(LOCK, null, 2),
-      '.gitignore': 'node_modules/\n',
-    });
-  });
-  afterEach(async () => {
-    await h.server.close();
-    removeDir(h.home);
-    removeDir(repo);
+  const s = useScenario('demo-cart', {
+    'package.json': JSON.stringify(PACKAGE, null, 2),
+    'package-lock.json': JSON.stringify(LOCK, null, 2),
+    '.gitignore': 'node_modules/\n',
   });
 
   const run = async () => {
-    h.server.turns(demoTurns());
-    return h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
+    s.h.server.turns(demoTurns());
+    return s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
   };
 
   it('a second run with the same lockfile installs from the cache, reaching no registry', async () => {
@@ -70,7 +59,7 @@ describe('the dependency cache shared between runs', () => {
     expect(used).toMatch(/node ([0-9a-f]{12}) \(package-lock\.json, new\)/);
     expect(firstActions).toContain('dependency install reached registry.npmjs.org:443');
     const hash = /node ([0-9a-f]{12})/.exec(used!)![1]!;
-    const nodeCache = path.join(h.home, 'cache', 'deps', 'node');
+    const nodeCache = path.join(s.h.home, 'cache', 'deps', 'node');
     const entry = path.join(nodeCache, readdirSync(nodeCache).find((n) => n.startsWith(hash) && !n.endsWith('.lock'))!);
     expect(existsSync(path.join(entry, 'npm', '_cacache'))).toBe(true);
 
@@ -81,8 +70,8 @@ describe('the dependency cache shared between runs', () => {
     expect(secondActions).toContain('dependency install reached no registry');
 
     // Clearing the cache is removing its folder: an offline install then has nothing to install from.
-    rmSync(path.join(h.home, 'cache', 'deps'), { recursive: true, force: true });
-    h.userConfig({ test: { install: 'npm ci --offline' } });
+    rmSync(path.join(s.h.home, 'cache', 'deps'), { recursive: true, force: true });
+    s.h.userConfig({ test: { install: 'npm ci --offline' } });
     const third = await run();
     expect(lastLine(third)).toMatchObject({ status: 'failed' });
     expect(String(lastLine(third).error)).toMatch(/ENOTCACHED|offline/i);

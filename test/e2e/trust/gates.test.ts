@@ -5,34 +5,23 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Gate, LedgerEntry, PullRequest } from '../../../src/protocol/index.js';
 import { cliEnv, runCli, type CliResult } from '../../support/cli.js';
-import { exampleRepo, git, removeDir } from '../../support/repos.js';
-import { demoTurns, harness, lastLine, type Harness } from '../core/scenario.js';
+import { git } from '../../support/repos.js';
+import { demoTurns, lastLine, useScenario } from '../core/scenario.js';
 
-let h: Harness;
-const repos: string[] = [];
-
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.server.close();
-  removeDir(h.home);
-  for (const repo of repos.splice(0)) removeDir(repo);
-});
+const s = useScenario();
 
 const FIX = 'subtotal * (1 - discountPercent / 100)';
-const cli = (args: string[]): Promise<CliResult> => runCli(args, cliEnv(h.home));
+const cli = (args: string[]): Promise<CliResult> => runCli(args, cliEnv(s.h.home));
 const commit = (repo: string, message: string) => git(repo, '-c', 'user.name=Person', '-c', 'user.email=person@localhost', 'commit', '-qam', message);
 
 /** A repository with an open PR made by the scripted demo run. */
 async function openPr(): Promise<{ repo: string; pr: string; run: string }> {
-  const repo = exampleRepo('demo-cart');
-  repos.push(repo);
-  h.server.turns(demoTurns());
-  const result = await h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
+  const repo = s.newRepo('demo-cart');
+  s.h.server.turns(demoTurns());
+  const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
   const last = lastLine(result);
   expect(last, result.stdout.slice(-2000) + result.stderr).toMatchObject({ status: 'pr_open' });
   return { repo, pr: String(last.pr), run: String(last.run) };
@@ -169,7 +158,7 @@ describe('merging a pull request through an approval gate', () => {
   }, 180_000);
 
   it('merges with a merge commit by the configured author when the base moved without conflict and is not checked out', async () => {
-    h.userConfig({ author: { name: 'Merge Bot', email: 'merge@localhost' } });
+    s.h.userConfig({ author: { name: 'Merge Bot', email: 'merge@localhost' } });
     const { repo, pr } = await openPr();
     const gate = await askMerge(pr);
     writeFileSync(path.join(repo, 'NOTES.md'), 'unrelated\n');
@@ -209,13 +198,13 @@ describe('merging a pull request through an approval gate', () => {
 
   it('follows the merge rule: deny refuses naming the rule, allow merges without a gate', async () => {
     const { repo, pr } = await openPr();
-    h.userConfig({ policy: [{ kind: 'merge', pattern: 'main', action: 'deny' }] });
+    s.h.userConfig({ policy: [{ kind: 'merge', pattern: 'main', action: 'deny' }] });
     const denied = await cli(['pr', 'merge', pr]);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('merge `main` deny, from user');
     expect(await gates()).toEqual([]);
 
-    h.userConfig({ policy: [{ kind: 'merge', pattern: 'main', action: 'allow' }] });
+    s.h.userConfig({ policy: [{ kind: 'merge', pattern: 'main', action: 'allow' }] });
     const allowed = await cli(['pr', 'merge', pr, '--json']);
     expect(allowed.code, allowed.stdout + allowed.stderr).toBe(0);
     expect(lastLine(allowed)).toMatchObject({ pr, status: 'merged' });
@@ -227,10 +216,9 @@ describe('merging a pull request through an approval gate', () => {
 
 describe('the agent cannot reach the gates', () => {
   it("a run's shell sees neither SLIPWAY_HOME nor the store", async () => {
-    const repo = exampleRepo('demo-cart');
-    repos.push(repo);
-    const store = path.join(h.home, 'slipway.db');
-    h.server.turns([
+    const repo = s.newRepo('demo-cart');
+    const store = path.join(s.h.home, 'slipway.db');
+    s.h.server.turns([
       { toolCalls: [{ name: 'submit_plan', input: { summary: 'look around', steps: ['look'], acceptance: ['nothing'] } }] },
       {
         toolCalls: [
@@ -241,8 +229,8 @@ describe('the agent cannot reach the gates', () => {
         ],
       },
     ]);
-    await h.run('openai', ['run', 'Look around', '--repo', repo, '--json']);
-    const answered = h.server.requests.map((r) => r.rawBody).find((b) => b.includes('STORE_HIDDEN') || b.includes('STORE_VISIBLE'));
+    await s.h.run('openai', ['run', 'Look around', '--repo', repo, '--json']);
+    const answered = s.h.server.requests.map((r) => r.rawBody).find((b) => b.includes('STORE_HIDDEN') || b.includes('STORE_VISIBLE'));
     expect(answered).toBeDefined();
     expect(answered).toContain('STORE_HIDDEN');
     expect(answered).not.toContain('STORE_VISIBLE');

@@ -6,32 +6,20 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ScriptTurn } from '../../../src/model/script-turn.js';
 import { runCli } from '../../support/cli.js';
-import { exampleRepo, removeDir } from '../../support/repos.js';
-import { demoTurns, harness, lastLine, type Harness } from '../core/scenario.js';
+import { demoTurns, lastLine, useScenario } from '../core/scenario.js';
 
 const CANARY = 'sk-canary-5bd1e0c7a94f';
 
-let h: Harness;
-let repo: string | undefined;
-
-beforeEach(async () => {
-  h = await harness();
-});
-afterEach(async () => {
-  await h.server.close();
-  removeDir(h.home);
-  if (repo) removeDir(repo);
-  repo = undefined;
-});
+const s = useScenario();
 
 const call = (name: string, input: Record<string, unknown>): ScriptTurn => ({ toolCalls: [{ name, input }] });
 
 describe('policy', () => {
   it('keeps a committed .env away from the model (read, search, shell), and still opens the PR', async () => {
-    repo = exampleRepo('demo-cart', {
+    const repo = s.newRepo('demo-cart', {
       '.env': `API_TOKEN=${CANARY}\n`,
       'deploy/site.pem': `-----BEGIN PRIVATE KEY-----\n${CANARY}\n-----END PRIVATE KEY-----\n`,
       'fixtures/token.txt': `${CANARY}\n`,
@@ -48,7 +36,7 @@ describe('policy', () => {
     expect(execFileSync('cat', ['.env'], { cwd: repo, encoding: 'utf8' })).toContain(CANARY);
 
     const [readCart, plan, , fixCart, addTest, runTests, finish, verdictPass] = demoTurns() as ScriptTurn[];
-    h.server.turns([
+    s.h.server.turns([
       readCart!,
       call('read_file', { path: '.env' }),
       plan!,
@@ -65,16 +53,16 @@ describe('policy', () => {
       finish!,
       verdictPass!,
     ]);
-    const result = await h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', repo, '--json']);
     const last = lastLine(result);
     expect(last, result.stdout.slice(-2000) + result.stderr).toMatchObject({ status: 'pr_open' });
     expect(result.code).toBe(0);
-    expect(h.server.pending()).toBe(0);
+    expect(s.h.server.pending()).toBe(0);
 
     // Not one byte the model server received holds the canary.
-    expect(h.server.requests.length).toBeGreaterThan(10);
-    for (const [i, r] of h.server.requests.entries()) expect(r.rawBody.includes(CANARY), `request #${i}`).toBe(false);
-    const wire = h.server.requests.map((r) => r.rawBody).join('\n');
+    expect(s.h.server.requests.length).toBeGreaterThan(10);
+    for (const [i, r] of s.h.server.requests.entries()) expect(r.rawBody.includes(CANARY), `request #${i}`).toBe(false);
+    const wire = s.h.server.requests.map((r) => r.rawBody).join('\n');
     // The refusals reached the model as results it can act on.
     expect(wire).toContain('.env is a secret file and cannot be read (policy: read_secret `.env` deny, from default)');
     expect(wire).toContain('fixtures/token.txt is a secret file and cannot be read (policy: read_secret `fixtures/token.txt` deny, from repository)');
@@ -84,23 +72,23 @@ describe('policy', () => {
     // Nor did the canary reach the event log, the PR or the terminal.
     expect(result.stdout).not.toContain(CANARY);
     expect(result.stderr).not.toContain(CANARY);
-    const pr = await runCli(['pr', 'show', String(last.pr), '--json'], h.env('openai'));
+    const pr = await runCli(['pr', 'show', String(last.pr), '--json'], s.h.env('openai'));
     expect(pr.code).toBe(0);
     expect(pr.stdout).not.toContain(CANARY);
     // Each refusal is a policy decision on the ledger.
-    const ledger = await runCli(['ledger', String(last.run), '--json'], h.env('openai'));
+    const ledger = await runCli(['ledger', String(last.run), '--json'], s.h.env('openai'));
     const entries = JSON.parse(ledger.stdout) as Array<{ decision: { action: string; by: string; reason: string } }>;
     const refusals = entries.filter((e) => e.decision.by === 'policy' && e.decision.action.startsWith('refuse'));
     expect(refusals.map((e) => e.decision.action)).toContain('refuse read of .env');
     expect(refusals.find((e) => e.decision.action === 'refuse read of .env')?.decision.reason).toMatch(/read_secret `\.env` deny, from default/);
     expect(ledger.stdout).not.toContain(CANARY);
-    expect((await runCli(['ledger', String(last.run), '--verify'], h.env('openai'))).code).toBe(0);
+    expect((await runCli(['ledger', String(last.run), '--verify'], s.h.env('openai'))).code).toBe(0);
     // The file is intact in the user's repository.
     expect(readFileSync(path.join(repo, '.env'), 'utf8')).toContain(CANARY);
   });
 
   it('reports a repository rule that would loosen the policy as rejected, and applies the user\'s rules', async () => {
-    repo = exampleRepo('demo-cart', {
+    const repo = s.newRepo('demo-cart', {
       '.slipway/config.json': JSON.stringify({
         policy: [
           { kind: 'write_outside', action: 'allow' },
@@ -108,8 +96,8 @@ describe('policy', () => {
         ],
       }),
     });
-    h.userConfig({ policy: [{ kind: 'merge', pattern: 'release/*', action: 'allow' }] });
-    const shown = await runCli(['policy', '--repo', repo, '--json'], h.env('openai'));
+    s.h.userConfig({ policy: [{ kind: 'merge', pattern: 'release/*', action: 'allow' }] });
+    const shown = await runCli(['policy', '--repo', repo, '--json'], s.h.env('openai'));
     expect(shown.code, shown.stderr).toBe(0);
     const policy = JSON.parse(shown.stdout) as {
       rules: Array<{ kind: string; pattern: string; action: string; source: string }>;
@@ -123,15 +111,15 @@ describe('policy', () => {
     expect(policy.rules).toContainEqual({ kind: 'read_secret', pattern: '.env', action: 'deny', source: 'default' });
     expect(policy.rules.some((r) => r.kind === 'write_outside' && r.action === 'allow')).toBe(false);
 
-    const text = await runCli(['policy', '--repo', repo], h.env('openai'));
+    const text = await runCli(['policy', '--repo', repo], s.h.env('openai'));
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/write_outside\s+\*\s+deny\s+default/);
     expect(text.stdout).toMatch(/Rejected repository rules:\n {2}write_outside `\*` allow: a repository may only tighten/);
   });
 
   it('stops on a malformed policy rule with the file and key named', async () => {
-    repo = exampleRepo('demo-cart', { '.slipway/config.json': JSON.stringify({ policy: [{ kind: 'sudo', action: 'allow' }] }) });
-    const shown = await runCli(['policy', '--repo', repo], h.env('openai'));
+    const repo = s.newRepo('demo-cart', { '.slipway/config.json': JSON.stringify({ policy: [{ kind: 'sudo', action: 'allow' }] }) });
+    const shown = await runCli(['policy', '--repo', repo], s.h.env('openai'));
     expect(shown.code).toBe(1);
     expect(shown.stderr).toMatch(/\.slipway\/config\.json.*policy\.0\.kind/);
   });
