@@ -10,6 +10,7 @@ import type { Output } from './output.js';
 import { NotFoundError } from './records.js';
 import { onInterrupt, STOPPED_EXIT } from './interrupt.js';
 import type { RunDeps } from '../agent/index.js';
+import type { CacheMounts } from '../workspace/index.js';
 
 export interface RunFlags {
   repo: string;
@@ -170,8 +171,10 @@ export async function runCommand(
       const dependencies = workspace.createDependencyCache({ root: dependencyCacheRoot(home) });
       leaseDependencyCache = (dir, o) => dependencies.lease(dir, o);
       makeRunner = (o) => {
-        const shared = o.dependencyCache !== undefined ? o.dependencyCache : o.writableDirs[0] ? dependencies.readOnly(o.writableDirs[0]) : null;
-        return workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir, dependencyCache: shared });
+        const make = (dependencyCache: CacheMounts | null) => workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir, dependencyCache });
+        // The clone's runner is made before the install fills its keys: it looks them up until it finds them.
+        if (o.dependencyCache !== undefined || !o.writableDirs[0]) return make(o.dependencyCache ?? null);
+        return workspace.readingCacheRunner(dependencies, o.writableDirs[0], make);
       };
       // Commands reach a host only when a network rule allows it, through a proxy that asks the policy.
       startNetwork = (decide) =>

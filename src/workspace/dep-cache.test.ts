@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDependencyCache, dependencyKeys, type DependencyCache } from './dep-cache.js';
+import type { CommandRunner } from '../protocol/workspace.js';
+import { createDependencyCache, dependencyKeys, readingCacheRunner, type CacheMounts, type DependencyCache } from './dep-cache.js';
 import { mavenSettings } from './maven-settings.js';
 import { createSandboxRunner } from './sandbox.js';
 import { removeDir, tempDir, writeFiles } from './test-helpers.js';
@@ -68,6 +69,25 @@ describe('the shared dependency cache', () => {
     expect(again?.keys[0]?.reused).toBe(true);
     await again?.release();
     expect(await cache.lease(project({ 'package.json': '{}' }), { proxied: true, waitMs: 1000 })).toBeNull();
+  });
+
+  it('a runner made before the install sees the key it filled, from its next command on', async () => {
+    const repo = project({ 'go.sum': 'runner-before-install\n' });
+    const seen: Array<CacheMounts | null> = [];
+    const made: Array<CacheMounts | null> = [];
+    const runner = readingCacheRunner(cache, repo, (mounts): CommandRunner => {
+      made.push(mounts);
+      return { kind: 'bubblewrap', run: async () => (seen.push(mounts), { exitCode: 0, signal: null, output: '', timedOut: false, aborted: false, durationMs: 0, truncated: false }) };
+    });
+    await runner.run('go test ./...', { cwd: repo, timeoutMs: 1000 });
+    const lease = await cache.lease(repo, { proxied: true, waitMs: 1000 });
+    await lease?.release();
+    await runner.run('go test ./...', { cwd: repo, timeoutMs: 1000 });
+    await runner.run('go test ./...', { cwd: repo, timeoutMs: 1000 });
+    const dir = join(root, 'go', dependencyKeys(repo)[0]!.hash);
+    expect(seen).toEqual([null, cache.readOnly(repo), cache.readOnly(repo)]);
+    expect(seen[1]).toMatchObject({ mode: 'read-only', dirs: [dir] });
+    expect(made).toHaveLength(2); // once found, the runner is kept
   });
 
   it('gives Maven a settings.xml: the proxy and the cache for an install, offline for tests', async () => {

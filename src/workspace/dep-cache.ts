@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CommandRunner } from '../protocol/workspace.js';
 import { acquireLock } from './lock-file.js';
 import { mavenSettings } from './maven-settings.js';
 
@@ -206,6 +207,25 @@ export function createDependencyCache(opts: { root: string }): DependencyCache {
         await releaseAll();
         throw err;
       }
+    },
+  };
+}
+
+/**
+ * A runner of `dir`'s commands with the cache of its keys mounted read-only, looked up again at each command
+ * until some are found: a runner made before the install that fills them (a run's) still sees them after it.
+ */
+export function readingCacheRunner(cache: DependencyCache, dir: string, make: (mounts: CacheMounts | null) => CommandRunner): CommandRunner {
+  let mounts = cache.readOnly(dir);
+  let runner = make(mounts);
+  return {
+    kind: runner.kind,
+    run(command, options) {
+      if (!mounts) {
+        mounts = cache.readOnly(dir);
+        if (mounts) runner = make(mounts);
+      }
+      return runner.run(command, options);
     },
   };
 }

@@ -22,6 +22,7 @@ export { allowEntries, registryHosts, type RegistryHost } from './registry-hosts
 export {
   createDependencyCache,
   dependencyKeys,
+  readingCacheRunner,
   type CacheKey,
   type CacheLease,
   type CacheMounts,

@@ -64,7 +64,7 @@ describe('detectTestPlan', () => {
     expect(await detectTestPlan(project({ 'Cargo.toml': '[package]\n' }))).toMatchObject({ command: 'cargo test', framework: 'cargo', install: null });
     expect((await detectTestPlan(project({ 'Cargo.toml': '[package]\n', 'Cargo.lock': '' })))?.install).toBe('cargo fetch');
     expect(await detectTestPlan(project({ 'pom.xml': '<project/>' }))).toMatchObject({
-      command: 'mvn -B test',
+      command: 'mvn -B test -Dsurefire.reportFormat=plain',
       framework: 'maven',
       install: 'mvn -B -q dependency:go-offline test -Dmaven.test.failure.ignore=true',
     });

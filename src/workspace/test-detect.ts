@@ -23,6 +23,11 @@ const PYTEST = 'python3 -m pytest -rA -p no:cacheprovider';
  * the tests once too, quietly, with failures ignored: the test step then works offline.
  */
 const MAVEN_INSTALL = 'mvn -B -q dependency:go-offline test -Dmaven.test.failure.ignore=true';
+/**
+ * Not -q: surefire's summary is INFO output, and without it a passing run shows no counts. The plain report
+ * lists every test, passing ones too (the default lists failures only), so a new test that passes is seen.
+ */
+const MAVEN_TEST = 'mvn -B test -Dsurefire.reportFormat=plain';
 /** Dependencies go to a virtualenv in the clone (the toolchain itself is read-only in the sandbox). */
 const PY_VENV_PATH = 'PATH="$PWD/.venv/bin:$PATH"';
 
@@ -79,8 +84,7 @@ async function detect(dir: string): Promise<TestPlan | null> {
   if (await exists(join(dir, 'Cargo.toml'))) {
     return { command: 'cargo test', framework: 'cargo', source: 'Cargo.toml', install: (await exists(join(dir, 'Cargo.lock'))) ? 'cargo fetch' : null };
   }
-  // Not -q: surefire's summary is INFO output, and without it a passing run shows no counts.
-  if (await exists(join(dir, 'pom.xml'))) return { command: 'mvn -B test', framework: 'maven', source: 'pom.xml', install: MAVEN_INSTALL };
+  if (await exists(join(dir, 'pom.xml'))) return { command: MAVEN_TEST, framework: 'maven', source: 'pom.xml', install: MAVEN_INSTALL };
   for (const name of ['build.gradle', 'build.gradle.kts']) {
     if (await exists(join(dir, name))) {
       const wrapper = await exists(join(dir, 'gradlew'));

@@ -129,9 +129,19 @@ export function parseCargo(lines: string[]): ParsedTestOutput {
   return { counts: total, tests };
 }
 
-/** maven surefire: "Tests run: N, Failures: F, Errors: E, Skipped: S" (the Results summaries, summed over modules). */
+/** A test method as surefire names it: JUnit 5 adds the parameter types and the invocation ("param(int)[1]"). */
+const SUREFIRE_METHOD = String.raw`[\w$]+(?:\([^)]*\))?(?:\[[^\]]*\])*`;
+// surefire 3: "com.example.AppTest.testBad -- Time elapsed: 0.01 s <<< FAILURE!", "com.example.AppTest.later skipped"
+const SUREFIRE_TEST = new RegExp(String.raw`^([\w$]+(?:\.[\w$]+)*?)\.(${SUREFIRE_METHOD})(?:\s+--)?\s+(?:Time elapsed:|skipped\s*$)`);
+// surefire 2: "testBad(com.example.AppTest)  Time elapsed: 0.01 sec  <<< FAILURE!", "later(com.example.AppTest) skipped"
+const SUREFIRE_2_TEST = new RegExp(String.raw`^(${SUREFIRE_METHOD})\(([\w.$]+)\)\s+(?:Time elapsed:|skipped\s*$)`);
+
+/**
+ * maven surefire: "Tests run: N, Failures: F, Errors: E, Skipped: S" (the Results summaries, summed over modules).
+ * Surefire lists failing tests; with -Dsurefire.reportFormat=plain (the detected command) passing and skipped ones too.
+ */
 export function parseMaven(lines: string[]): ParsedTestOutput {
-  const tests: TestCaseResult[] = [];
+  const byId = new Map<string, TestCaseResult>();
   const summaries = counts(0, 0, 0);
   const perClass = counts(0, 0, 0);
   let haveSummary = false;
@@ -149,13 +159,15 @@ export function parseMaven(lines: string[]): ParsedTestOutput {
       target.skipped += s;
       continue;
     }
-    // surefire 2: "testBad(com.example.AppTest)  Time elapsed: 0.01 s  <<< FAILURE!"
-    // surefire 3: "com.example.AppTest.testBad -- Time elapsed: 0.01 s <<< FAILURE!"
-    const old = /^([\w$]+)\(([\w.$]+)\)\s+Time elapsed:.*<<< (FAILURE|ERROR)!/.exec(line);
-    const neu = /^([\w.$]+)\.([\w$]+)(?:\s+--)?\s+Time elapsed:.*<<< (FAILURE|ERROR)!/.exec(line);
-    if (old) tests.push({ id: `${old[2]}.${old[1]}`, status: 'failed' });
-    else if (neu) tests.push({ id: `${neu[1]}.${neu[2]}`, status: 'failed' });
+    const neu = SUREFIRE_TEST.exec(line);
+    const old = neu ? null : SUREFIRE_2_TEST.exec(line);
+    const id = neu ? `${neu[1]}.${neu[2]}` : old ? `${old[2]}.${old[1]}` : null;
+    if (id) {
+      const status: TestStatus = /<<< (FAILURE|ERROR)!/.test(line) ? 'failed' : /\sskipped\s*$/.test(line) ? 'skipped' : 'passed';
+      byId.set(id, { id, status });
+    }
   }
+  const tests = [...byId.values()];
   if (haveSummary) return { counts: summaries, tests };
   if (haveClass) return { counts: perClass, tests };
   return { counts: null, tests, reason: 'no surefire "Tests run:" summary found in output' };

@@ -175,6 +175,41 @@ java.lang.IllegalStateException: boom
 [INFO] BUILD FAILURE
 `;
 
+/** -Dsurefire.reportFormat=plain: every test listed (surefire 3.5 with JUnit 5, then surefire 2.12 with JUnit 4). */
+const MAVEN_PLAIN = `[INFO] Running example.CalcTest
+[ERROR] Tests run: 6, Failures: 1, Errors: 0, Skipped: 1, Time elapsed: 0.371 s <<< FAILURE! -- in example.CalcTest
+[ERROR] example.CalcTest.firstLarger -- Time elapsed: 0.086 s
+[ERROR] example.CalcTest.secondLarger -- Time elapsed: 0.028 s <<< FAILURE!
+org.opentest4j.AssertionFailedError: expected: <3> but was: <1>
+	at example.CalcTest.secondLarger(CalcTest.java:12)
+
+[ERROR] example.CalcTest.later skipped
+[ERROR] example.CalcTest$Inner.named -- Time elapsed: 0.006 s
+[ERROR] example.CalcTest.param(int, java.lang.String)[1] -- Time elapsed: 0.023 s
+[INFO]
+[INFO] Results:
+[INFO]
+[ERROR] Failures:
+[ERROR]   CalcTest.secondLarger:12 expected: <3> but was: <1>
+[INFO]
+[ERROR] Tests run: 6, Failures: 1, Errors: 0, Skipped: 1
+[INFO]
+Running example.TwoTest
+Tests run: 3, Failures: 1, Errors: 0, Skipped: 1, Time elapsed: 0.084 sec <<< FAILURE!
+bad(example.TwoTest)  Time elapsed: 0.024 sec  <<< FAILURE!
+java.lang.AssertionError: expected:<2> but was:<3>
+
+two(example.TwoTest)  Time elapsed: 0 sec
+later(example.TwoTest) skipped
+each[0](example.TwoTest)  Time elapsed: 0 sec
+
+Results :
+
+Failed tests:   bad(example.TwoTest): expected:<2> but was:<3>
+
+Tests run: 3, Failures: 1, Errors: 0, Skipped: 1
+`;
+
 const VITEST_TREE = ` RUN  v4.1.12 /tmp/vt
 
  ❯ a.test.mjs (4 tests | 1 failed | 1 skipped) 16ms
@@ -305,6 +340,22 @@ describe('parseTestOutput', () => {
     const r = parseTestOutput('maven', MAVEN);
     expect(r.counts).toEqual({ passed: 2, failed: 2, skipped: 1 });
     expect(ids(r.tests)).toEqual({ 'com.example.AppTest.testBad': 'failed', 'com.example.OtherTest.boom': 'failed' });
+  });
+
+  it('maven surefire, plain report: passing and skipped tests by name too', () => {
+    const r = parseTestOutput('maven', MAVEN_PLAIN);
+    expect(r.counts).toEqual({ passed: 5, failed: 2, skipped: 2 });
+    expect(ids(r.tests)).toEqual({
+      'example.CalcTest.firstLarger': 'passed',
+      'example.CalcTest.secondLarger': 'failed',
+      'example.CalcTest.later': 'skipped',
+      'example.CalcTest$Inner.named': 'passed',
+      'example.CalcTest.param(int, java.lang.String)[1]': 'passed',
+      'example.TwoTest.bad': 'failed',
+      'example.TwoTest.two': 'passed',
+      'example.TwoTest.later': 'skipped',
+      'example.TwoTest.each[0]': 'passed',
+    });
   });
 
   it('gradle: counts from the failure summary', () => {

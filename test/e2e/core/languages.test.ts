@@ -1,0 +1,263 @@
+/**
+ * The whole loop on real Go, Rust and Java (Maven, JUnit 5) repositories: the scripted model fixes a real bug
+ * and adds a test; the PR shows the runner's counts before and after, and the new test, by the name its
+ * runner gives it, failing on the base commit with only the test change applied and passing with the fix.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ScriptTurn } from '../../../src/model/script-turn.js';
+import { runCli } from '../../support/cli.js';
+import { committedRepo, git, removeDir } from '../../support/repos.js';
+import { harness, lastLine, MODEL, type Harness, type VendorSpec } from './scenario.js';
+
+/** A toolchain a user's machine may lack; CI and the development machines have all three. */
+function onHost(tool: string, ...args: string[]): boolean {
+  try {
+    execFileSync(tool, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** In CI a missing toolchain fails the test instead of skipping it. */
+const has = (tool: string, ...args: string[]): boolean => Boolean(process.env.CI) || onHost(tool, ...args);
+
+let h: Harness;
+let repo = '';
+
+beforeEach(async () => {
+  h = await harness();
+});
+afterEach(async () => {
+  await h.server.close();
+  removeDir(h.home);
+  if (repo) removeDir(repo);
+  repo = '';
+});
+
+interface Edit {
+  path: string;
+  old_text: string;
+  new_text: string;
+}
+
+/** Planner, coder and verifier turns: read the code, plan, fix, add the test, run the tests, finish, pass. */
+function fixTurns(s: { read: string; summary: string; fix: Edit; test: Edit; testName: string }): ScriptTurn[] {
+  const acceptance = ['The bug is fixed', 'A new test fails before the fix and passes after it'];
+  return [
+    { toolCalls: [{ name: 'read_file', input: { path: s.read } }] },
+    { toolCalls: [{ name: 'submit_plan', input: { summary: s.summary, steps: ['Fix the bug', 'Add a test that shows it'], acceptance } }] },
+    { toolCalls: [{ name: 'edit_file', input: { ...s.fix } }] },
+    { toolCalls: [{ name: 'edit_file', input: { ...s.test } }] },
+    { toolCalls: [{ name: 'run_tests', input: {} }] },
+    { toolCalls: [{ name: 'finish', input: { summary: s.summary } }] },
+    {
+      toolCalls: [
+        {
+          name: 'submit_verdict',
+          input: {
+            verdict: 'pass',
+            findings: [
+              { check: acceptance[0], verdict: 'pass', evidence: `the change to ${s.fix.path}` },
+              { check: acceptance[1], verdict: 'pass', evidence: s.testName },
+            ],
+          },
+        },
+      ],
+    },
+  ];
+}
+
+/** Runs the goal through the CLI; returns the PR as `slipway pr show --json` gives it. */
+async function runToPr(vendor: VendorSpec, goal: string, timeoutMs = 120_000): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const result = await runCli(['run', goal, '--repo', repo, '--json', '--model', MODEL[vendor]], h.env(vendor), { timeoutMs });
+  const last = lastLine(result);
+  expect(last, result.stdout.slice(-3000) + result.stderr.slice(-2000)).toMatchObject({ status: 'pr_open' });
+  expect(result.code).toBe(0);
+  const show = await runCli(['pr', 'show', String(last.pr), '--json'], h.env(vendor));
+  expect(show.code, show.stderr).toBe(0);
+  return JSON.parse(show.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+describe('slipway run opens a pull request in other languages', () => {
+  it.runIf(has('go', 'version'))('Go: go test names, subtests included', async () => {
+    repo = committedRepo('slipway-go-clamp-', {
+      'go.mod': 'module example.com/clamp\n\ngo 1.21\n',
+      'clamp.go': [
+        'package clamp',
+        '',
+        '// Clamp limits v to [lo, hi].',
+        'func Clamp(v, lo, hi int) int {',
+        '\tif v < lo {',
+        '\t\treturn lo',
+        '\t}',
+        '\tif v > hi {',
+        '\t\treturn lo',
+        '\t}',
+        '\treturn v',
+        '}',
+        '',
+      ].join('\n'),
+      'clamp_test.go': [
+        'package clamp',
+        '',
+        'import "testing"',
+        '',
+        'func TestClamp(t *testing.T) {',
+        '\tt.Run("inside", func(t *testing.T) {',
+        '\t\tif Clamp(5, 0, 10) != 5 {',
+        '\t\t\tt.Fatal("inside")',
+        '\t\t}',
+        '\t})',
+        '\tt.Run("below", func(t *testing.T) {',
+        '\t\tif Clamp(-1, 0, 10) != 0 {',
+        '\t\t\tt.Fatal("below")',
+        '\t\t}',
+        '\t})',
+        '}',
+        '',
+      ].join('\n'),
+    });
+    h.server.turns(
+      fixTurns({
+        read: 'clamp.go',
+        summary: 'Clamp returns lo for values above hi; return hi.',
+        fix: { path: 'clamp.go', old_text: '\tif v > hi {\n\t\treturn lo', new_text: '\tif v > hi {\n\t\treturn hi' },
+        test: {
+          path: 'clamp_test.go',
+          old_text: 'func TestClamp(t *testing.T) {',
+          new_text:
+            'func TestClampAbove(t *testing.T) {\n\tt.Run("one over", func(t *testing.T) {\n\t\tif got := Clamp(11, 0, 10); got != 10 {\n\t\t\tt.Fatalf("got %d", got)\n\t\t}\n\t})\n}\n\nfunc TestClamp(t *testing.T) {',
+        },
+        testName: 'TestClampAbove/one_over',
+      }),
+    );
+    const pr = await runToPr('openai', 'Clamp returns the wrong value above the range');
+    expect(pr.tests.command).toBe('go test -v ./...');
+    expect(pr.tests.before).toEqual({ passed: 3, failed: 0, skipped: 0 });
+    expect(pr.tests.after).toEqual({ passed: 5, failed: 0, skipped: 0 });
+    expect(pr.tests.newTests).toEqual([
+      { file: 'clamp_test.go', test: 'TestClampAbove', failedBefore: true, passedAfter: true },
+      { file: 'clamp_test.go', test: 'TestClampAbove/one_over', failedBefore: true, passedAfter: true },
+    ]);
+    expect(pr.tests.newFailures).toEqual([]);
+    expect(git(repo, 'show', `${pr.branch}:clamp.go`)).toContain('\t\treturn hi');
+    expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['clamp.go', 'clamp_test.go']);
+  }, 180_000);
+  it.runIf(has('cargo', '--version'))('Rust: cargo test names of an integration test in tests/', async () => {
+    repo = committedRepo('slipway-rust-words-', {
+      'Cargo.toml': '[package]\nname = "words"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n',
+      'Cargo.lock': '# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\nversion = 4\n\n[[package]]\nname = "words"\nversion = "0.1.0"\n',
+      '.gitignore': '/target\n',
+      'src/lib.rs': '/// The number of words in `text`.\npub fn word_count(text: &str) -> usize {\n    text.split(\' \').count()\n}\n',
+      'tests/count.rs': 'use words::word_count;\n\n#[test]\nfn counts_single_spaced_words() {\n    assert_eq!(word_count("a b c"), 3);\n}\n',
+    });
+    h.server.turns(
+      fixTurns({
+        read: 'src/lib.rs',
+        summary: 'word_count splits on single spaces; split on any whitespace.',
+        fix: { path: 'src/lib.rs', old_text: "text.split(' ').count()", new_text: 'text.split_whitespace().count()' },
+        test: {
+          path: 'tests/count.rs',
+          old_text: '#[test]\nfn counts_single_spaced_words',
+          new_text: '#[test]\nfn ignores_repeated_spaces() {\n    assert_eq!(word_count("  a   b "), 2);\n}\n\n#[test]\nfn counts_single_spaced_words',
+        },
+        testName: 'ignores_repeated_spaces',
+      }),
+    );
+    const pr = await runToPr('anthropic', 'word_count is wrong when words are separated by several spaces');
+    expect(pr.tests.command).toBe('cargo test');
+    expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
+    expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
+    expect(pr.tests.newTests).toEqual([{ file: 'tests/count.rs', test: 'ignores_repeated_spaces', failedBefore: true, passedAfter: true }]);
+    expect(pr.tests.newFailures).toEqual([]);
+    expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/lib.rs', 'tests/count.rs']);
+  }, 180_000);
+  // Slow (35-80 s): the install step downloads Maven's plugins, JUnit and surefire's JUnit provider from
+  // Maven Central through the egress proxy into this test's own dependency cache.
+  it.runIf(has('mvn', '--version'))('Java: Maven and JUnit 5 test names, the install through the registry proxy', async () => {
+    repo = committedRepo('slipway-maven-money-', {
+      'pom.xml': `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>example</groupId>
+  <artifactId>money</artifactId>
+  <version>1.0</version>
+  <properties>
+    <maven.compiler.source>17</maven.compiler.source>
+    <maven.compiler.target>17</maven.compiler.target>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>org.junit.jupiter</groupId>
+      <artifactId>junit-jupiter</artifactId>
+      <version>5.14.4</version>
+      <scope>test</scope>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-surefire-plugin</artifactId>
+        <version>3.5.4</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+`,
+      '.gitignore': 'target/\n',
+      'src/main/java/example/Money.java': [
+        'package example;',
+        '',
+        'public final class Money {',
+        '  private Money() {}',
+        '',
+        '  /** percent % of amount, in whole cents. */',
+        '  public static long percentOf(long amount, int percent) {',
+        '    return amount / 100 * percent;',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+      'src/test/java/example/MoneyTest.java': [
+        'package example;',
+        '',
+        'import static org.junit.jupiter.api.Assertions.assertEquals;',
+        '',
+        'import org.junit.jupiter.api.Test;',
+        '',
+        'class MoneyTest {',
+        '  @Test',
+        '  void percentOfRoundAmounts() {',
+        '    assertEquals(20, Money.percentOf(200, 10));',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    });
+    h.server.turns(
+      fixTurns({
+        read: 'src/main/java/example/Money.java',
+        summary: 'percentOf divides before multiplying and loses the cents; multiply first.',
+        fix: { path: 'src/main/java/example/Money.java', old_text: 'return amount / 100 * percent;', new_text: 'return amount * percent / 100;' },
+        test: {
+          path: 'src/test/java/example/MoneyTest.java',
+          old_text: '  @Test\n  void percentOfRoundAmounts() {',
+          new_text: '  @Test\n  void percentOfSmallAmounts() {\n    assertEquals(5, Money.percentOf(50, 10));\n  }\n\n  @Test\n  void percentOfRoundAmounts() {',
+        },
+        testName: 'example.MoneyTest.percentOfSmallAmounts',
+      }),
+    );
+    const pr = await runToPr('openai', 'percentOf is 0 for amounts under 100', 280_000);
+    expect(pr.tests.command).toBe('mvn -B test -Dsurefire.reportFormat=plain');
+    expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
+    expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
+    expect(pr.tests.newTests).toEqual([
+      { file: 'src/test/java/example/MoneyTest.java', test: 'example.MoneyTest.percentOfSmallAmounts', failedBefore: true, passedAfter: true },
+    ]);
+    expect(pr.tests.newFailures).toEqual([]);
+    expect(pr.decisions.map((d: { action: string }) => d.action)).toContainEqual(expect.stringMatching(/^dependency install reached .*repo\.maven\.apache\.org:443/));
+    expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/main/java/example/Money.java', 'src/test/java/example/MoneyTest.java']);
+  }, 300_000);
+});
