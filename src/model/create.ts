@@ -10,6 +10,7 @@
  * Configuration is checked here, without a network call; vendor SDKs are imported only when used.
  */
 import { ModelError, type ModelClient } from '../protocol/model.js';
+import { activityFetch } from './activity.js';
 import { freePrice, lookupModel } from './catalog.js';
 import type { ProviderContext } from './errors.js';
 import { createReplayClient, withRecording } from './recording.js';
@@ -92,7 +93,7 @@ async function createVendorClient(spec: string, vendor: Vendor, model: string, o
   const baseUrl = checkBaseUrl(rawBaseUrl, fromOpts ? 'the baseUrl option' : fromEnv ? v.baseUrlVar : 'the default');
   const ctx: ProviderContext = { provider: vendor, model, baseUrl, keyVar: vendor === 'openai-compatible' ? undefined : v.keyVar, baseUrlVar: v.baseUrlVar };
   const entry = lookupModel(model);
-  const [{ createSdkClient }, languageModel] = await Promise.all([import('./sdk-client.js'), loadLanguageModel(vendor, model, baseUrl, apiKey, opts.fetch)]);
+  const [{ createSdkClient }, languageModel] = await Promise.all([import('./sdk-client.js'), loadLanguageModel(vendor, model, baseUrl, apiKey, activityFetch(opts.fetch))]);
   return createSdkClient({
     spec,
     model: languageModel,
@@ -104,7 +105,7 @@ async function createVendorClient(spec: string, vendor: Vendor, model: string, o
   });
 }
 
-async function loadLanguageModel(vendor: Vendor, model: string, baseURL: string, apiKey: string | undefined, customFetch: typeof fetch | undefined) {
+async function loadLanguageModel(vendor: Vendor, model: string, baseURL: string, apiKey: string | undefined, customFetch: typeof fetch) {
   if (vendor === 'anthropic') {
     const { createAnthropic } = await import('@ai-sdk/anthropic');
     return createAnthropic({ apiKey, baseURL, fetch: customFetch })(model);

@@ -78,6 +78,17 @@ describe('retries', () => {
     expect(retries[0]?.reason).toMatch(/stalled/);
   });
 
+  it.each(Object.keys(vendorSpecs) as TestVendor[])('waits for a slow %s answer whose keep-alives keep coming', async (vendor) => {
+    // Six keep-alives 80 ms apart: nearly half a second of nothing but keep-alives, three stall timeouts long.
+    server.slowStream({ turn: { text: 'worth the wait' }, keepAlives: 6, everyMs: 80 });
+    const retries: RetryInfo[] = [];
+    const client = await clientFor(vendorSpecs[vendor], server, { stallTimeoutMs: 150, onRetry: (info) => retries.push(info) });
+    const response = await client.complete(request());
+    expect(response.text).toBe('worth the wait');
+    expect(retries).toEqual([]);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('aborts and retries a stream that goes quiet midway', async () => {
     server.stallStream({ afterChunks: 4 }).reply({ text: 'second try' });
     const retries: RetryInfo[] = [];

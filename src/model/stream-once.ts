@@ -11,6 +11,7 @@ import {
 } from 'ai';
 import type { ModelRequest, ToolCall } from '../protocol/model.js';
 import { toModelMessages, toSystem, toToolSet } from './convert.js';
+import { withActivity } from './activity.js';
 import { StallError } from './errors.js';
 import { invalidJsonMessage, schemaMismatchMessage, unknownToolMessage } from './tool-input.js';
 
@@ -63,62 +64,69 @@ export async function streamOnce(input: AttemptInput): Promise<AttemptOutput> {
     }, ms);
   let timer = arm(input.firstChunkTimeoutMs);
   let started = false;
-  let rawChunks = 0;
+  // Any byte from the provider is a sign of life (see activity.ts): the first switches from the wait for an
+  // answer to the stall timeout, each later one restarts it.
+  const alive = (): void => {
+    if (!started) {
+      started = true;
+      clearTimeout(timer);
+      timer = arm(input.stallTimeoutMs);
+    } else {
+      timer.refresh();
+    }
+  };
+  /** Whether the stream held anything the SDK understood: text, reasoning, a tool call, a finish with usage. */
+  let parsed = false;
   const out: AttemptOutput = { text: '', toolCalls: [], usage: undefined, finishReason: 'unknown' };
   try {
-    const result = streamText({
-      model: input.model,
-      system: toSystem(request.system, input.cache),
-      messages: toModelMessages(request.messages, input.cache),
-      tools: toToolSet(request.tools),
-      maxOutputTokens: request.maxOutputTokens,
-      // Our loop in sdk-client.ts retries, with stall detection and spend-limit awareness the SDK lacks.
-      maxRetries: 0,
-      abortSignal: controller.signal,
-      // Raw chunks show every event the provider sends, so any of them counts as a sign of life.
-      includeRawChunks: true,
-      // Errors arrive as stream parts and are handled below; the default handler would print them.
-      onError: () => {},
-    });
-    for await (const part of result.fullStream) {
-      if (part.type !== 'start') {
-        if (!started) {
-          started = true;
-          clearTimeout(timer);
-          timer = arm(input.stallTimeoutMs);
-        } else {
-          timer.refresh();
+    await withActivity(alive, async () => {
+      const result = streamText({
+        model: input.model,
+        system: toSystem(request.system, input.cache),
+        messages: toModelMessages(request.messages, input.cache),
+        tools: toToolSet(request.tools),
+        maxOutputTokens: request.maxOutputTokens,
+        // Our loop in sdk-client.ts retries, with stall detection and spend-limit awareness the SDK lacks.
+        maxRetries: 0,
+        abortSignal: controller.signal,
+        // Errors arrive as stream parts and are handled below; the default handler would print them.
+        onError: () => {},
+      });
+      for await (const part of result.fullStream) {
+        switch (part.type) {
+          case 'text-delta':
+            parsed = true;
+            out.text += part.text;
+            input.onTextDelta?.(part.text);
+            break;
+          case 'tool-call':
+            parsed = true;
+            if (part.invalid) {
+              const inputError = describeInvalidCall(part.error, part.toolName, request);
+              out.toolCalls.push({ id: part.toolCallId, name: part.toolName, input: undefined, inputError });
+            } else {
+              out.toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+            }
+            break;
+          case 'finish':
+            out.usage = part.totalUsage;
+            out.finishReason = part.finishReason;
+            // An empty answer still reports why it stopped and what it used; a stream of nothing readable
+            // ends with neither (the SDK calls that finish reason "other").
+            if (part.finishReason !== 'other' || part.totalUsage?.inputTokens !== undefined) parsed = true;
+            break;
+          case 'error':
+            throw part.error;
+          default:
+            // Reasoning and the starts and ends of text and tool input are content too; tool-error parts repeat
+            // the invalid tool calls handled above; the rest (start, steps) carries nothing we keep.
+            if (part.type.startsWith('reasoning') || part.type.startsWith('text-') || part.type.startsWith('tool-input')) parsed = true;
+            break;
         }
       }
-      switch (part.type) {
-        case 'raw':
-          rawChunks++;
-          break;
-        case 'text-delta':
-          out.text += part.text;
-          input.onTextDelta?.(part.text);
-          break;
-        case 'tool-call':
-          if (part.invalid) {
-            const inputError = describeInvalidCall(part.error, part.toolName, request);
-            out.toolCalls.push({ id: part.toolCallId, name: part.toolName, input: undefined, inputError });
-          } else {
-            out.toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
-          }
-          break;
-        case 'finish':
-          out.usage = part.totalUsage;
-          out.finishReason = part.finishReason;
-          break;
-        case 'error':
-          throw part.error;
-        default:
-          // tool-error parts repeat the invalid tool calls handled above; the rest carries nothing we keep.
-          break;
-      }
-    }
+    });
     if (controller.signal.aborted) throw controller.signal.reason;
-    if (rawChunks === 0) {
+    if (!parsed) {
       throw new InvalidResponseDataError({ data: undefined, message: 'the provider answered but sent no events it could parse' });
     }
     return out;

@@ -43,6 +43,7 @@ type Action =
   | { kind: 'fail'; failure: LlmFailure }
   | { kind: 'drop'; afterChunks: number; turn: ScriptTurn; then: 'destroy' | 'hang' }
   | { kind: 'hang' }
+  | { kind: 'slow'; turn: ScriptTurn; keepAlives: number; everyMs: number }
   | { kind: 'garbage'; body: string };
 
 export interface LlmServer {
@@ -57,6 +58,11 @@ export interface LlmServer {
   fail(failure: LlmFailure): LlmServer;
   /** Start a streamed answer, send `afterChunks` SSE events, then destroy the socket. */
   dropStream(options: { afterChunks: number; turn?: ScriptTurn }): LlmServer;
+  /**
+   * Open a streamed answer, send `keepAlives` keep-alives `everyMs` apart (Anthropic's ping event, an SSE
+   * comment for OpenAI's APIs), then the whole answer: a slow provider that is alive all along.
+   */
+  slowStream(options: { turn: ScriptTurn; keepAlives: number; everyMs: number }): LlmServer;
   /** Start a streamed answer, send `afterChunks` SSE events, then go silent with the connection open. */
   stallStream(options: { afterChunks: number; turn?: ScriptTurn }): LlmServer;
   /** Accept the request and never answer. */
@@ -334,6 +340,23 @@ export async function startLlmServer(): Promise<LlmServer> {
           return answer(res, vendor, action.turn, recorded, { after: action.afterChunks, then: action.then });
         case 'hang':
           return;
+        case 'slow': {
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+          res.flushHeaders();
+          const keepAlive = vendor === 'anthropic' ? 'event: ping\ndata: {"type": "ping"}\n\n' : ': keep-alive\n\n';
+          let sent = 0;
+          const tick = setInterval(() => {
+            if (sent++ < action.keepAlives) {
+              res.write(keepAlive);
+              return;
+            }
+            clearInterval(tick);
+            const x = exchange(action.turn, isRecord(recorded.body) ? recorded.body : {}, recorded.rawBody);
+            res.end(events(vendor, x, isRecord(recorded.body) ? recorded.body : {}).join(''));
+          }, action.everyMs);
+          res.on('close', () => clearInterval(tick));
+          return;
+        }
         case 'garbage':
           res.writeHead(200, { 'content-type': 'text/plain' });
           res.end(action.body);
@@ -367,6 +390,7 @@ export async function startLlmServer(): Promise<LlmServer> {
     dropStream: ({ afterChunks, turn }) => (queue.push({ kind: 'drop', afterChunks, turn: turn ?? partial, then: 'destroy' }), api),
     stallStream: ({ afterChunks, turn }) => (queue.push({ kind: 'drop', afterChunks, turn: turn ?? partial, then: 'hang' }), api),
     hang: () => (queue.push({ kind: 'hang' }), api),
+    slowStream: ({ turn, keepAlives, everyMs }) => (queue.push({ kind: 'slow', turn, keepAlives, everyMs }), api),
     garbage: (body = '<html>this is not JSON</html>') => (queue.push({ kind: 'garbage', body }), api),
     pending: () => queue.length,
     close: () =>
