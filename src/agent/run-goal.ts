@@ -15,6 +15,7 @@ import type {
   ModelClient,
   Phase,
   PullRequest,
+  ChatMessage,
   RunStatus,
   RunStore,
   StoredEvent,
@@ -140,6 +141,8 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   /** The open pull request this run revises (`slipway pr revise`): shipping updates it instead of opening one. */
   let revising: PullRequest | undefined;
   let network: PolicyNetwork | null = null;
+  /** The coder's conversation, kept when the run stops short of a PR (or opens one) so a resumed run goes on in it. */
+  let coderTalk: ChatMessage[] | undefined;
   // This process holds the run until it returns: another cannot take it, and a crash can be told apart.
   const release = holdRun(deps.workspacesDir, runId);
 
@@ -215,7 +218,9 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       if (g.status === 'rejected') gates.refuse(g.action, g.subject, g.answer.reason ?? 'no reason given');
     }
     // A run that rested at a gate in the middle of a conversation goes on from that very tool call.
-    const talk = request.resume?.gate ? await store.getConversation(runId) : undefined;
+    // The conversation the run was in: saved at a gate (with the results of the tool calls made so far), or when
+    // it escalated, stopped, failed or opened its PR (whole exchanges only).
+    const talk = previous ? await store.getConversation(runId) : undefined;
     if (previous) await store.saveConversation(runId, null);
     const ask: NonNullable<ToolContext['ask']> = async (r) =>
       gates.ask({
@@ -296,9 +301,13 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     baseline = await baselineRun;
 
     // The coder's own conversation when it rested at a gate; else a fresh one, told why it goes on.
-    const coder = talk?.role === 'coder' ? talk.messages : startCoder(request.goal, plan, instructions, baseline);
-    let pendingResults = talk?.role === 'coder' ? talk.results : undefined;
-    if (previous && !pendingResults) {
+    // The coder goes on in its own conversation when there is one (a gate's goes on from the very tool call);
+    // else a fresh one. Either way, unless a gate answered it, it is told why it goes on.
+    const atGate = talk?.role === 'coder' && request.resume?.gate !== undefined;
+    const coder = talk?.role === 'coder' && talk.messages.length > 0 ? talk.messages : startCoder(request.goal, plan, instructions, baseline);
+    coderTalk = coder;
+    let pendingResults = atGate ? talk.results : undefined;
+    if (previous && !atGate) {
       const stat = (await ws.diffStat()).trim();
       coder.push({ role: 'user', content: [resumedBecause(previous, request.resume ?? {}), stat ? `Your earlier work is committed on this branch:\n${stat}` : 'No earlier change was kept.', resumeNote(request.resume ?? {})].join('\n\n') });
     }
@@ -324,6 +333,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         await enter('ship', 'shipping');
         const pr = await ship({ request, runId, workspace: ws, plan, outcome, verification, summary: finished.summary, budget, deps, decide, ...(revising ? { revising } : {}) });
         await store.updateRun(runId, { status: 'pr_open', prId: pr.id, usage: budget.usage, steps: budget.steps });
+        await keepCoderTalk(); // a revision (slipway pr revise) goes on in it
         if (revising) await emit({ type: 'notice', message: `pull request ${pr.id} is updated to ${pr.head.slice(0, 10)}` });
         await emit({ type: 'pr_opened', pr: pr.id, branch: pr.branch });
         await ws.dispose();
@@ -343,8 +353,20 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await store.updateRun(runId, { usage: budget.usage, steps: budget.steps }).catch(() => undefined);
   }
 
+  /** Saves the coder's conversation, whole exchanges only: a tool call left without its result is dropped. */
+  async function keepCoderTalk(): Promise<void> {
+    if (!coderTalk?.length) return;
+    const messages = [...coderTalk];
+    const last = messages.at(-1);
+    if (last?.role === 'assistant' && last.toolCalls?.length) messages.pop();
+    await store.saveConversation(runId, { role: 'coder', messages, results: [] }).catch((e: unknown) =>
+      emit({ type: 'notice', message: `could not keep the conversation for a resumed run: ${e instanceof Error ? e.message : String(e)}` }),
+    );
+  }
+
   async function settle(error: unknown): Promise<RunOutcome> {
     await denials.catch(() => undefined);
+    if (!(error instanceof AwaitingApproval) && !(error instanceof ContinuedElsewhere)) await keepCoderTalk();
     await network?.record().catch(() => undefined);
     const branch = workspace?.branch ?? null;
     if (error instanceof Escalation) {
