@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type {
   AgentEvent,
+  ChatMessage,
   CommandRunner,
   Decision,
   EffectiveConfig,
@@ -15,7 +16,6 @@ import type {
   ModelClient,
   Phase,
   PullRequest,
-  ChatMessage,
   RunStatus,
   RunStore,
   StoredEvent,
@@ -300,7 +300,6 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     }
     baseline = await baselineRun;
 
-    // The coder's own conversation when it rested at a gate; else a fresh one, told why it goes on.
     // The coder goes on in its own conversation when there is one (a gate's goes on from the very tool call);
     // else a fresh one. Either way, unless a gate answered it, it is told why it goes on.
     const atGate = talk?.role === 'coder' && request.resume?.gate !== undefined;

@@ -30,9 +30,9 @@ it('answer: the escalated run continues with the person\'s answer and opens its 
   expect(resumed.some((r) => r.rawBody.includes("Slipway's planner"))).toBe(false);
   expect(resumed[0]!.rawBody).toContain(ANSWER);
   expect(resumed[0]!.rawBody).toContain('src/cart.js');
-  // It goes on in its own conversation: the edit it made before escalating is in the request, and the three
-  // repeated reads that made it escalate are too (the last, left without its result, is dropped).
-  const fix = JSON.stringify((fixCart!.toolCalls![0]!.input as { new_text: string }).new_text).slice(1, -1);
+  // It goes on in its own conversation: the edit it made before escalating is in the request, before the answer.
+  const fixCall = fixCart!.toolCalls![0] as unknown as { input: { new_text: string } };
+  const fix = JSON.stringify(fixCall.input.new_text).slice(1, -1);
   expect(resumed[0]!.rawBody).toContain(fix);
   expect(resumed[0]!.rawBody.indexOf(fix)).toBeLessThan(resumed[0]!.rawBody.indexOf(ANSWER));
   const pr = JSON.parse((await runCli(['pr', 'show', String(last.pr), '--json'], s.h.env('openai'))).stdout);
