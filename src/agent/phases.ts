@@ -31,7 +31,8 @@ export interface PhaseEnv extends LoopEnv {
   workspace: Workspace;
   testPlan: TestPlan | null;
   testTimeoutMs: number;
-  makeRunner(writableDirs: string[]): CommandRunner;
+  /** A runner for a checkout of the base commit, shown inside the sandbox where the clone is. */
+  baseRunner(checkoutDir: string): CommandRunner;
 }
 
 /** Plans the goal; `revise` is a plan a person rejected and their reason, to plan again from. */
@@ -118,7 +119,8 @@ export async function testPhase(
   if (changedTestFiles.length > 0) {
     const overlay = await env.workspace.checkoutBaseWith(changedTestFiles);
     try {
-      proof = await runTests(env.makeRunner([overlay.dir]), overlay.dir, plan, {
+      // Seen where the clone is: what the install wrote into the clone (an editable package) leads to the base.
+      proof = await runTests(env.baseRunner(overlay.dir), env.workspace.dir, plan, {
         timeoutMs: env.testTimeoutMs,
         signal: env.signal,
       });

@@ -47,7 +47,7 @@ export interface RunDeps {
    * Makes the command runner for a set of writable folders. Dependency installs get `egressProxySocket` (only
    * the package registries) when `startEgress` is given, else `network: true` (the full network).
    */
-  makeRunner(opts: { writableDirs: string[]; network: boolean; egressProxySocket?: string; maskFile?: (relativePath: string) => boolean; dependencyCache?: CacheMounts | null }): CommandRunner;
+  makeRunner(opts: { writableDirs: string[]; seenAs?: string; network: boolean; egressProxySocket?: string; maskFile?: (relativePath: string) => boolean; dependencyCache?: CacheMounts | null }): CommandRunner;
   /** Takes the shared dependency cache of the clone's lockfiles, writable, for one install; absent: none is shared. */
   leaseDependencyCache?(repoDir: string, opts: LeaseOptions): Promise<CacheLease | null>;
   /** Starts the registry-only egress proxy for one dependency install (the bubblewrap sandbox); absent: full network. */
@@ -238,10 +238,12 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       workspace: ws,
       testPlan,
       testTimeoutMs,
-      makeRunner: (dirs) => deps.makeRunner({ writableDirs: dirs, network: false, maskFile: policy.masks, ...egressOpt }),
+      baseRunner: (checkout) => deps.makeRunner({ writableDirs: [checkout], seenAs: ws.dir, network: false, maskFile: policy.masks, ...egressOpt }),
       toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask },
     };
 
+    // Untracked files a resumed clone already holds are the agent's (a crashed run's), not the install's.
+    const untrackedBefore = testPlan && previous ? await ws.untracked() : [];
     if (testPlan?.install) await installDependencies({ install: testPlan.install, dir: ws.dir, timeoutMs: testTimeoutMs, signal, masks: policy.masks, deps, decide });
     // The baseline runs beside planning (the planner only reads); the coder starts once both are done. A run
     // that comes to rest at a gate meanwhile stops it: a resumed run measures the base again.
@@ -250,9 +252,10 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       ? (async () => {
           // A resumed clone holds earlier work: the baseline then runs in a checkout of the base commit.
           const baseTree = previous ? await ws.checkoutBaseWith([]) : null;
+          // Seen where the clone is, as the proof's checkout is (see PhaseEnv.baseRunner).
           const result = await runTests(
-            baseTree ? deps.makeRunner({ writableDirs: [baseTree.dir], network: false, maskFile: policy.masks, ...egressOpt }) : runner,
-            baseTree?.dir ?? ws.dir,
+            baseTree ? deps.makeRunner({ writableDirs: [baseTree.dir], seenAs: ws.dir, network: false, maskFile: policy.masks, ...egressOpt }) : runner,
+            ws.dir,
             testPlan,
             { timeoutMs: testTimeoutMs, signal: baselineSignal },
           ).finally(() => baseTree?.dispose());
@@ -299,6 +302,16 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       else plan = await replan({ plan, reason: answer.reason });
     }
     baseline = await baselineRun;
+    if (testPlan) {
+      // What the install and the baseline tests made (an egg-info, build output no ignore rule covers) would
+      // otherwise be committed with the change.
+      const made = (await ws.untracked()).filter((p) => !untrackedBefore.includes(p));
+      if (made.length > 0) {
+        await ws.exclude(made);
+        const shown = made.slice(0, 8).join(', ') + (made.length > 8 ? ` and ${made.length - 8} more` : '');
+        await decide({ action: `leave out of the change what installing and testing made: ${shown}`, by: 'agent', autonomous: true, reason: 'these files were not in the repository and no change made them; they are listed in the clone\'s .git/info/exclude' });
+      }
+    }
 
     // The coder goes on in its own conversation when there is one (a gate's goes on from the very tool call);
     // else a fresh one. Either way, unless a gate answered it, it is told why it goes on.

@@ -88,7 +88,7 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
     const cacheDir = path.join(outDir, 'cache', role);
     await mkdir(path.join(cacheDir, 'gomod'), { recursive: true });
     const sandboxEnv = { ...env, GOMODCACHE: path.join(cacheDir, 'gomod') };
-    return (o: { writableDirs: string[]; network: boolean; egressProxySocket?: string }): CommandRunner =>
+    return (o: { writableDirs: string[]; seenAs?: string; network: boolean; egressProxySocket?: string }): CommandRunner =>
       workspace.createSandboxRunner({ ...o, home: userHome(env), env: sandboxEnv, cacheDir });
   };
   const runners = { agent: await runnersFor('agent'), harness: await runnersFor('harness') };

@@ -25,7 +25,7 @@ export interface InstanceDeps {
    * Command runners for the agent's run and for the harness's test run. They should not share writable
    * caches: what the agent leaves in a build cache must not decide the harness's verdict.
    */
-  runnersFor(role: 'agent' | 'harness'): (opts: { writableDirs: string[]; network: boolean; egressProxySocket?: string }) => CommandRunner;
+  runnersFor(role: 'agent' | 'harness'): (opts: { writableDirs: string[]; seenAs?: string; network: boolean; egressProxySocket?: string }) => CommandRunner;
   /** Registry-only egress for installs (the agent's and the harness's setup_cmd). */
   startEgress?: (repoDir: string) => Promise<InstallEgress>;
   /** Configuration layers after the repository's (user file, flags); the instance's test_cmd/setup_cmd go last. */

@@ -55,6 +55,13 @@ export interface Workspace {
    * (used to prove that new tests fail before the change). Returns its path and a disposer.
    */
   checkoutBaseWith(paths: string[]): Promise<{ dir: string; dispose(): Promise<void> }>;
+  /** Untracked files in the work tree that no ignore rule covers (folders end with /). */
+  untracked(): Promise<string[]>;
+  /**
+   * Leave these untracked paths out of the change for the rest of the run (the clone's .git/info/exclude):
+   * what installing dependencies and running the tests made is no part of it.
+   */
+  exclude(paths: string[]): Promise<void>;
   /** Fetch the run's branch into the user's repository (outside the sandbox). */
   publishBranch(): Promise<void>;
   dispose(): Promise<void>;

@@ -239,6 +239,23 @@ describe('GitWorkspace', () => {
     expect(gitCmd(workspace.dir, 'rev-parse', 'HEAD~1')).toBe(head);
   });
 
+  it("leaves untracked files out of the change, names with gitignore's special characters included", async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n', 'src/pkg/__init__.py': '' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFiles(workspace.dir, { 'src/pkg.egg-info/PKG-INFO': 'x\n', 'build/lib/x.o': 'x\n', 'we*ird [x].txt': 'x\n', '!bang': 'x\n', '#hash': 'x\n', 'trailing ': 'x\n' });
+    const made = await workspace.untracked();
+    expect(made.sort()).toEqual(['!bang', '#hash', 'build/', 'src/pkg.egg-info/', 'trailing ', 'we*ird [x].txt'].sort());
+    await workspace.exclude(made);
+    expect(await workspace.untracked()).toEqual([]);
+    expect(await workspace.diff()).toBe('');
+    // Only those: a file made afterwards, even beside them, is part of the change (a folder left out is left
+    // out whole: build/ here).
+    writeFiles(workspace.dir, { 'src/real.py': 'x = 1\n', 'weird.txt': 'y\n', 'build/lib/y.o': 'y\n' });
+    expect((await workspace.untracked()).sort()).toEqual(['src/real.py', 'weird.txt']);
+    const head = await workspace.commitAll('add the real files');
+    expect(gitCmd(workspace.dir, 'show', '--name-only', '--format=', head).split('\n').sort()).toEqual(['src/real.py', 'weird.txt']);
+  });
+
   it('reads files at the base commit', async () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n', 'dir/b.txt': 'bee\n' });
     const { workspace } = await prepare(repo, workspacesDir);

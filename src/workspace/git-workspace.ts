@@ -1,6 +1,6 @@
 /** The `Workspace` port over a private clone: commits, diffs against the base, base checkouts, publishing. */
 import { randomBytes } from 'node:crypto';
-import { copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rm, rmdir, symlink } from 'node:fs/promises';
+import { appendFile, copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rm, rmdir, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { FileChange, Workspace } from '../protocol/workspace.js';
 import { WorkspaceError } from './errors.js';
@@ -176,6 +176,20 @@ export class GitWorkspace implements Workspace {
       throw err;
     }
     return { dir: target, dispose };
+  }
+
+  async untracked(): Promise<string[]> {
+    const out = (await this.git(['ls-files', '--others', '--exclude-standard', '--directory', '--no-empty-directory', '-z'])).stdout;
+    return out.split('\0').filter(Boolean);
+  }
+
+  async exclude(paths: string[]): Promise<void> {
+    // Anchored, with gitignore's special characters escaped, so each line names exactly that path. A name with
+    // a line break cannot be written as a pattern: it stays in the change.
+    const lines = paths.filter((p) => !/[\n\r]/.test(p)).map((p) => `/${p.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, '\\ ')}`);
+    if (lines.length === 0) return;
+    await appendFile(join(this.dir, '.git', 'info', 'exclude'), `# slipway: made by installing and testing, not by the change\n${lines.join('\n')}\n`);
+    this.lastChanges = undefined;
   }
 
   async publishBranch(): Promise<void> {

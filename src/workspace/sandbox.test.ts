@@ -125,6 +125,29 @@ describe('bubblewrap sandbox', () => {
     expect(gitCmd(clone, 'status', '--porcelain')).toContain('kept.txt');
   });
 
+  it('shows another folder where the clone is (seenAs): its files, writable, with its own .git read-only and masks applied', async () => {
+    const checkout = tempDir('slipway-seen-as-');
+    writeFiles(checkout, { 'where.txt': 'the base checkout\n', 'secret.env': `${CANARY}\n`, '.git/config': '[core]\n' });
+    const shown = createSandboxRunner({ writableDirs: [checkout], seenAs: clone, home, env: process.env, maxProcesses: 64, maskFile: (rel) => rel === 'secret.env' });
+    const r = await shown.run(
+      `pwd; cat where.txt; cat README.md 2>&1 | head -1; cat secret.env 2>&1 | grep -c ${CANARY}; echo new > made.txt; touch .git/planted 2>&1 | grep -c Read-only`,
+      { cwd: clone, timeoutMs: 10_000 },
+    );
+    expect(r.exitCode, r.output).toBe(0);
+    const lines = r.output.trim().split('\n');
+    expect(lines[0]).toBe(clone);
+    expect(lines[1]).toBe('the base checkout');
+    expect(lines[2]).toMatch(/No such file/); // the clone's own files are not there
+    expect(lines[3]).toBe('0'); // masked: the secret cannot be read
+    expect(lines[4]).toBe('1'); // .git is read-only
+    expect(readFileSync(join(checkout, 'made.txt'), 'utf8')).toBe('new\n');
+    expect(existsSync(join(clone, 'made.txt'))).toBe(false);
+    // Without a sandbox the command runs in the checkout itself, at the same place under it.
+    const plain = createPlainRunner({ writableDirs: [checkout], seenAs: clone, home, env: process.env });
+    expect((await plain.run('pwd', { cwd: clone, timeoutMs: 10_000 })).output.trim()).toBe(checkout);
+    removeDir(checkout);
+  });
+
   describe('network', () => {
     let server: Server;
     let port = 0;

@@ -4,7 +4,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, relative } from 'node:path';
 import type { CommandOptions, CommandResult, CommandRunner } from '../protocol/workspace.js';
 import type { CacheMounts } from './dep-cache.js';
 import { stripEnv, type Env } from './env.js';
@@ -23,6 +23,13 @@ import { detectToolchains, type ToolchainMounts } from './toolchains.js';
 export interface SandboxRunnerOptions {
   /** Folders the command may write (the clone); everything else is read-only or absent. */
   writableDirs: string[];
+  /**
+   * Where the first writable folder appears inside (default: its own path). A checkout of the base commit is
+   * shown where the clone is, so the absolute paths an install wrote into the clone (an editable Python
+   * package, a virtualenv's scripts, links in node_modules) lead to the checkout's files, not the clone's.
+   * Commands then name that path as their cwd.
+   */
+  seenAs?: string;
   /** The user's home folder: hidden behind an empty private one, except for toolchains. */
   home: string;
   /** The user's environment: only an allowlist, minus secrets, gets through. */
@@ -303,7 +310,7 @@ function egressSocket(opts: SandboxRunnerOptions): string | null {
 
 function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<string, string> | undefined): Record<string, string> {
   const base = stripEnv(opts.env);
-  const roots = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', ...layout.toolchains.readOnly, ...opts.writableDirs];
+  const roots = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', ...layout.toolchains.readOnly, ...opts.writableDirs, ...(opts.seenAs ? [opts.seenAs] : [])];
   if (opts.cacheDir) roots.push(opts.cacheDir);
   const cache = opts.cacheDir;
   const deps = opts.dependencyCache;
@@ -361,12 +368,14 @@ function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, 
   const deps = opts.dependencyCache;
   for (const dir of deps?.dirs ?? []) args.push(deps?.mode === 'writable' ? '--bind' : '--ro-bind', dir, dir);
   for (const file of deps?.homeFiles ?? []) args.push('--ro-bind', file.source, join(opts.home, file.target));
-  for (const dir of opts.writableDirs) {
-    args.push('--bind', dir, dir);
+  for (const [i, dir] of opts.writableDirs.entries()) {
+    const inside = i === 0 && opts.seenAs ? opts.seenAs : dir;
+    const at = (path: string): string => join(inside, relative(dir, path));
+    args.push('--bind', dir, inside);
     // Host-side git reads a clone's config and hooks outside the sandbox: if a command could write
     // them (core.fsmonitor, filters, hooks) it could run code on the host. Its .git is read-only inside.
-    for (const gitDir of gitDirsIn(dir)) args.push('--ro-bind', gitDir, gitDir);
-    if (opts.maskFile) for (const file of filesToMask(dir, opts.maskFile)) args.push('--ro-bind', '/dev/null', file);
+    for (const gitDir of gitDirsIn(dir)) args.push('--ro-bind', gitDir, at(gitDir));
+    if (opts.maskFile) for (const file of filesToMask(dir, opts.maskFile)) args.push('--ro-bind', '/dev/null', at(file));
   }
   args.push('--remount-ro', '/', '--chdir', options.cwd, '--clearenv');
   for (const [name, value] of Object.entries(sandboxEnv(opts, layout, options.env))) args.push('--setenv', name, value);
@@ -377,10 +386,11 @@ function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, 
 
 function validate(opts: SandboxRunnerOptions): void {
   if (!isAbsolute(opts.home) || opts.home === '/') throw new Error(`sandbox home must be an absolute folder, not ${opts.home}`);
-  for (const dir of opts.writableDirs) {
+  for (const dir of [...opts.writableDirs, ...(opts.seenAs ? [opts.seenAs] : [])]) {
     if (!isAbsolute(dir) || dir === '/') throw new Error(`writable folder must be absolute and not /: ${dir}`);
     if (isInside(opts.home, dir)) throw new Error(`writable folder ${dir} would expose the home folder ${opts.home}`);
   }
+  if (opts.seenAs && opts.writableDirs.length === 0) throw new Error('seenAs needs a writable folder to show there');
   for (const dir of opts.dependencyCache?.dirs ?? []) {
     if (!isAbsolute(dir) || isInside(opts.home, dir)) throw new Error(`dependency cache folder must be absolute and not expose the home folder: ${dir}`);
   }

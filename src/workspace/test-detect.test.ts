@@ -44,7 +44,7 @@ describe('detectTestPlan', () => {
   it('finds pytest from its many markers, with a virtualenv install for requirements', async () => {
     for (const [files, source] of [
       [{ 'pytest.ini': '[pytest]\n' }, 'pytest (found pytest.ini)'],
-      [{ 'pyproject.toml': '[project]\nname="x"\n\n[tool.pytest.ini_options]\n' }, 'pytest (found pyproject.toml [tool.pytest])'],
+      [{ 'pyproject.toml': '[tool.pytest.ini_options]\n' }, 'pytest (found pyproject.toml [tool.pytest])'],
       [{ 'setup.cfg': '[tool:pytest]\n' }, 'pytest (found setup.cfg [tool:pytest])'],
       [{ 'conftest.py': '' }, 'pytest (found conftest.py)'],
       [{ 'tests/test_a.py': '' }, 'pytest (found tests/)'],
@@ -56,6 +56,33 @@ describe('detectTestPlan', () => {
     expect(withReqs?.install).toBe('python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install -r requirements.txt');
     expect(withReqs?.command).toBe('PATH="$PWD/.venv/bin:$PATH" python3 -m pytest -rA -p no:cacheprovider');
     expect(await detectTestPlan(project({ 'pyproject.toml': '[project]\nname="x"\n', 'src/x.py': '' }))).toBeNull();
+  });
+
+  it('installs a Python package editable, with its test extras, so a src/ layout can be imported by its tests', async () => {
+    const venv = 'python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install';
+    const pyproject = [
+      '[project]',
+      'name = "mathx"',
+      '',
+      '[project.optional-dependencies]',
+      'docs = ["sphinx"]',
+      'test = ["pytest>=7", "hypothesis"]',
+      '"dev" = [',
+      '  "ruff",',
+      ']',
+      '',
+      '[tool.pytest.ini_options]',
+      'testpaths = ["tests"]',
+    ].join('\n');
+    const pkg = await detectTestPlan(project({ 'pyproject.toml': pyproject, 'src/mathx/__init__.py': '', 'tests/test_m.py': '' }));
+    expect(pkg).toMatchObject({ framework: 'pytest', install: `${venv} -e '.[test,dev]'`, command: 'PATH="$PWD/.venv/bin:$PATH" python3 -m pytest -rA -p no:cacheprovider' });
+    // Poetry's table, setup.py, and requirements beside a package.
+    expect((await detectTestPlan(project({ 'pyproject.toml': '[tool.poetry]\nname = "p"\n', 'tests/test_a.py': '' })))?.install).toBe(`${venv} -e '.'`);
+    expect((await detectTestPlan(project({ 'setup.py': 'from setuptools import setup\nsetup()\n', 'requirements-dev.txt': 'pytest\n', 'tests/test_a.py': '' })))?.install).toBe(
+      `${venv} -r requirements-dev.txt -e '.'`,
+    );
+    // A pyproject.toml that only configures tools is no package.
+    expect((await detectTestPlan(project({ 'pyproject.toml': '[tool.pytest.ini_options]\n[tool.black]\n', 'tests/test_a.py': '' })))?.install).toBeNull();
   });
 
   it('knows go, cargo, maven, gradle and make', async () => {

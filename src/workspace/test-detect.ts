@@ -115,13 +115,28 @@ async function nodeInstall(dir: string, pkg: PackageJson): Promise<string | null
 }
 
 async function pythonInstall(dir: string): Promise<string | null> {
-  const files: string[] = [];
+  const parts: string[] = [];
   for (const name of ['requirements.txt', 'requirements-dev.txt', 'requirements-test.txt']) {
-    if (await exists(join(dir, name))) files.push(name);
+    if (await exists(join(dir, name))) parts.push(`-r ${name}`);
   }
-  if (files.length === 0) return null;
+  // A package (pyproject.toml with a [project] or Poetry table, or setup.py) is installed editable, with the
+  // extras its tests usually need: a src/ layout cannot be imported by its tests otherwise.
+  const pyproject = await read(join(dir, 'pyproject.toml'));
+  const packaged = (pyproject !== null && /^\[(project|tool\.poetry)\]/m.test(pyproject)) || (await exists(join(dir, 'setup.py')));
+  if (packaged) {
+    const extras = pyproject ? testExtras(pyproject) : [];
+    parts.push(`-e '.${extras.length ? `[${extras.join(',')}]` : ''}'`);
+  }
+  if (parts.length === 0) return null;
   // --system-site-packages: pytest and friends already installed in the toolchain stay usable.
-  return `python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install ${files.map((f) => `-r ${f}`).join(' ')}`;
+  return `python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install ${parts.join(' ')}`;
+}
+
+/** The extras of [project.optional-dependencies] that tests usually need. */
+export function testExtras(pyproject: string): string[] {
+  const table = /^\[project\.optional-dependencies\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(pyproject)?.[1] ?? '';
+  const names = [...table.matchAll(/^\s*"?([A-Za-z0-9][A-Za-z0-9._-]*)"?\s*=/gm)].map((m) => m[1]!);
+  return ['test', 'tests', 'testing', 'dev'].filter((wanted) => names.some((n) => n.toLowerCase() === wanted));
 }
 
 /** The first sign of pytest, in the order a person would look. */

@@ -144,6 +144,44 @@ describe('slipway run opens a pull request in other languages', () => {
     expect(git(repo, 'show', `${pr.branch}:clamp.go`)).toContain('\t\treturn hi');
     expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['clamp.go', 'clamp_test.go']);
   }, 180_000);
+  it.runIf(has('python3', '-m', 'pytest', '--version'))('Python: a src/ layout package is installed editable (its build backend from PyPI) so its tests import it', async () => {
+    repo = committedRepo('slipway-py-mathx-', {
+      'pyproject.toml': [
+        '[build-system]',
+        'requires = ["setuptools>=64"]',
+        'build-backend = "setuptools.build_meta"',
+        '',
+        '[project]',
+        'name = "mathx"',
+        'version = "0.1.0"',
+        '',
+        '[tool.pytest.ini_options]',
+        'testpaths = ["tests"]',
+        '',
+      ].join('\n'),
+      'src/mathx/__init__.py': 'def mean(values):\n    """The arithmetic mean."""\n    return sum(values) // len(values)\n',
+      'tests/test_mathx.py': 'from mathx import mean\n\n\ndef test_mean_of_even_total():\n    assert mean([2, 4]) == 3\n',
+    });
+    h.server.turns(
+      fixTurns({
+        read: 'src/mathx/__init__.py',
+        summary: 'mean floors its result; divide exactly.',
+        fix: { path: 'src/mathx/__init__.py', old_text: 'sum(values) // len(values)', new_text: 'sum(values) / len(values)' },
+        test: { path: 'tests/test_mathx.py', old_text: 'def test_mean_of_even_total():', new_text: 'def test_mean_of_odd_total():\n    assert mean([1, 2]) == 1.5\n\n\ndef test_mean_of_even_total():' },
+        testName: 'tests/test_mathx.py::test_mean_of_odd_total',
+      }),
+    );
+    const pr = await runToPr('anthropic', 'mean rounds down; it should give the exact mean');
+    expect(pr.tests.command).toMatch(/\.venv\/bin.*pytest/);
+    expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
+    expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
+    expect(pr.tests.newTests).toEqual([{ file: 'tests/test_mathx.py', test: 'tests/test_mathx.py::test_mean_of_odd_total', failedBefore: true, passedAfter: true }]);
+    expect(pr.decisions).toContainEqual(expect.objectContaining({ action: expect.stringMatching(/install dependencies.*pip install -e '\.'/) }));
+    // The editable install's egg-info is left out of the change, and said so.
+    expect(pr.decisions).toContainEqual(expect.objectContaining({ by: 'agent', action: expect.stringMatching(/leave out of the change what installing and testing made: .*src\/mathx\.egg-info\//) }));
+    expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/mathx/__init__.py', 'tests/test_mathx.py']);
+  }, 180_000);
+
   it.runIf(has('cargo', '--version'))('Rust: cargo test names of an integration test in tests/', async () => {
     repo = committedRepo('slipway-rust-words-', {
       'Cargo.toml': '[package]\nname = "words"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n',
