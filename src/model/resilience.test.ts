@@ -136,6 +136,15 @@ describe('giving up', () => {
     expect((await failure(client.complete(request()))).kind).toBe('rate_limit');
   });
 
+  it('reports the rate limit, not a timeout, when the last try is cut short by the give-up deadline', async () => {
+    // The second try waits for an answer only until giving up is due: that wait ending is no new failure.
+    server.fail({ status: 429, headers: { 'retry-after': '0' } }).hang();
+    const client = await clientFor(vendorSpecs.openai, server, { giveUpAfterMs: 300, retryBaseMs: 10, stallTimeoutMs: 10_000 });
+    const error = await failure(client.complete(request()));
+    expect(error.kind).toBe('rate_limit');
+    expect(error.message).toMatch(/gave up after 2 attempts/);
+  });
+
   it('gives up with kind timeout when the server never answers, bounded by giveUpAfterMs', async () => {
     for (let i = 0; i < 20; i++) server.hang();
     const client = await clientFor(vendorSpecs.anthropic, server, { giveUpAfterMs: 300, stallTimeoutMs: 10_000 });

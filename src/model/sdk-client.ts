@@ -2,7 +2,7 @@
 import type { LanguageModel } from 'ai';
 import { ModelError, type CompleteOptions, type ModelClient, type ModelRequest, type ModelResponse, type Usage } from '../protocol/model.js';
 import { priceUsage, type ModelPrice } from './catalog.js';
-import { classifyFailure, type Failure, type ProviderContext } from './errors.js';
+import { classifyFailure, StallError, type Failure, type ProviderContext } from './errors.js';
 import { backoffMs, retryDefaults, sleep, type RetryInfo } from './retry.js';
 import { streamOnce, type AttemptOutput } from './stream-once.js';
 
@@ -53,11 +53,13 @@ export function createSdkClient(config: SdkClientConfig): ModelClient {
   async function complete(request: ModelRequest, options: CompleteOptions = {}): Promise<ModelResponse> {
     const { signal } = options;
     const startedAt = Date.now();
+    /** The last failure the provider gave; an attempt cut short by our own deadline reports this one instead. */
+    let previous: { failure: Failure; error: unknown } | undefined;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortedError(config.spec, signal.reason);
+      // Before the first byte, never wait past the give-up deadline; a healthy stream may run longer.
+      const remaining = Math.max(1, startedAt + giveUpAfterMs - Date.now());
       try {
-        // Before the first byte, never wait past the give-up deadline; a healthy stream may run longer.
-        const remaining = Math.max(1, startedAt + giveUpAfterMs - Date.now());
         const out = await streamOnce({
           model: config.model,
           request,
@@ -71,6 +73,10 @@ export function createSdkClient(config: SdkClientConfig): ModelClient {
       } catch (error) {
         if (signal?.aborted) throw abortedError(config.spec, error);
         const failure = classifyFailure(error, config.ctx);
+        // A wait that ended only because giving up was due says nothing new: a rate limit that did not lift
+        // is reported as one, not as a timeout.
+        if (error instanceof StallError && remaining < stallTimeoutMs && previous) throw giveUp(previous.failure, attempt, startedAt, previous.error);
+        previous = { failure, error };
         const retry = failure.retry;
         if (!retry) throw new ModelError(failure.kind, failure.message, failure.hint, { cause: error });
         if (retry.maxAttempts !== undefined && attempt >= retry.maxAttempts) throw giveUp(failure, attempt, startedAt, error);
