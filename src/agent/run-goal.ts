@@ -203,10 +203,12 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     // A secret committed to the repository stays readable through .git inside the sandbox (git show HEAD:.env),
     // so its values join the redaction list before any command runs.
     deps.addSecrets?.(await secretValues(filesToMask(ws.dir, policy.masks)));
-    // Network off unless a rule allows a host: then commands reach the allowed hosts, and only those, through
-    // a host-side proxy that asks the policy about every connection.
+    // Network off unless a rule allows a host or a person grants one (request_network): then commands reach
+    // those hosts, and only those, through a host-side proxy that asks about every connection.
     network = await startPolicyNetwork(policy, deps, decide);
-    const egressOpt = network ? { egressProxySocket: network.proxy.socketPath } : {};
+    const policyNetwork = network;
+    const socketNow = policyNetwork.socket();
+    const egressOpt = socketNow ? { egressProxySocket: socketNow } : {};
     const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, ...egressOpt });
     let baseline: TestRunResult | null = null;
     // Gates: what a rule answers `ask` waits for a person. Approvals given earlier in this run still hold.
@@ -226,7 +228,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       gates.ask({
         action: r.kind,
         subject: r.subject,
-        why: `the agent wants to ${r.kind === 'exec' ? 'run' : r.kind} ${r.shown}, and a rule says a person decides (${r.rule})`,
+        why: `the agent wants to ${r.kind === 'exec' ? 'run' : r.kind === 'network' ? 'let its commands reach' : r.kind} ${r.shown}, and a rule says a person decides (${r.rule})`,
         evidence: { diffstat: await ws.diffStat(), testsBefore: baseline?.counts ?? null, testsAfter: null, verdict: null, detail: `${r.kind}: ${r.subject}\nthe work so far: ${ws.dir} (branch ${ws.branch}, from ${ws.base} at ${ws.baseCommit.slice(0, 12)})` },
         risk: askRisk(r.kind),
       });
@@ -241,6 +243,22 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       baseRunner: (checkout) => deps.makeRunner({ writableDirs: [checkout], seenAs: ws.dir, network: false, maskFile: policy.masks, ...egressOpt }),
       toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask },
     };
+    // A host granted to the agent's commands: the proxy starts with the first, and the agent's commands (not the
+    // test runs) get it from then on.
+    const grantNetwork = async (host: string, port: number): Promise<boolean> => {
+      const before = policyNetwork.socket();
+      const socket = await policyNetwork.grant(host, port);
+      if (socket && socket !== before) {
+        env.toolContext.runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, egressProxySocket: socket });
+      }
+      return socket !== null;
+    };
+    env.toolContext.network = { evaluate: (host, port) => policyNetwork.evaluate(host, port), grant: grantNetwork };
+    // Hosts a person granted before this run was resumed stay granted.
+    for (const g of earlierGates) {
+      const m = g.action === 'network' && (g.status === 'approved' || g.status === 'done') ? /^(.+):(\d+)$/.exec(g.subject) : null;
+      if (m) await grantNetwork(m[1]!, Number(m[2]));
+    }
 
     // Untracked files a resumed clone already holds are the agent's (a crashed run's), not the install's.
     const untrackedBefore = testPlan && previous ? await ws.untracked() : [];
@@ -361,7 +379,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     return await settle(error);
   } finally {
     release();
-    await network?.proxy.close().catch(() => undefined);
+    await network?.close().catch(() => undefined);
     await store.updateRun(runId, { usage: budget.usage, steps: budget.steps }).catch(() => undefined);
   }
 

@@ -178,7 +178,7 @@ export async function runCommand(
       };
       // Commands reach a host only when a network rule allows it, through a proxy that asks the policy.
       startNetwork = (decide) =>
-        workspace.startEgressProxy({ allow: [], decide, dir: os.tmpdir(), refusalNote: 'Commands may reach only the hosts a network rule allows (slipway policy lists them).' });
+        workspace.startEgressProxy({ allow: [], decide, dir: os.tmpdir(), refusalNote: 'Commands may reach only the hosts a network rule allows or a person granted (request_network asks; slipway policy lists the rules).' });
       // Installs reach only the package registries, through a proxy on a socket in a private folder outside
       // every folder the sandbox sees. SLIPWAY_INSTALL_NETWORK=full is the documented escape hatch.
       if (env.SLIPWAY_INSTALL_NETWORK !== 'full') {

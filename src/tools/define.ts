@@ -3,7 +3,7 @@
  * turns schema errors into messages the model can act on, and truncates output.
  */
 import { z } from 'zod';
-import type { CommandRunner, JsonSchema, PolicyCheck, PolicyKind, TestRunResult, ToolSpec } from '../protocol/index.js';
+import type { CommandRunner, JsonSchema, PolicyCheck, PolicyDecision, PolicyKind, TestRunResult, ToolSpec } from '../protocol/index.js';
 
 /** What a tool may touch, so policy can reason about it. */
 export type ToolKind = 'read' | 'mutate' | 'exec' | 'control';
@@ -23,6 +23,13 @@ export interface ToolContext {
    * throw to end the run while the gate waits. Absent: an `ask` is refused, as nobody can be asked.
    */
   ask?: (request: AskRequest) => Promise<{ approved: true } | { approved: false; reason: string }>;
+  /** Network for the agent's commands (request_network); absent: commands never get network. */
+  network?: {
+    /** What the policy's network rules say about host:port. */
+    evaluate(host: string, port: number): PolicyDecision;
+    /** Lets the agent's commands reach host:port for the rest of the run; false when this run cannot. */
+    grant(host: string, port: number): Promise<boolean>;
+  };
 }
 
 export interface AskRequest {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../protocol/index.js';
-import { editFileTool, listFilesTool, readFileTool, searchTool, writeFileTool, type ToolContext } from './index.js';
+import { editFileTool, listFilesTool, readFileTool, requestNetworkTool, searchTool, writeFileTool, type ToolContext } from './index.js';
 
 const refuseRunner: CommandRunner = {
   kind: 'none',
@@ -117,5 +117,59 @@ describe('file tools', () => {
   it('write_file creates folders', async () => {
     await writeFileTool.invoke({ path: 'deep/new/file.txt', content: 'hi\n' }, ctx);
     expect(await readFile(path.join(root, 'deep/new/file.txt'), 'utf8')).toBe('hi\n');
+  });
+});
+
+describe('request_network', () => {
+  const rule = (action: 'allow' | 'ask' | 'deny', pattern = '*') => ({ kind: 'network' as const, pattern, action, source: 'user' as const });
+  /** The network port as run-goal gives it: decisions by host, and the grants it was asked for. */
+  function network(byHost: Record<string, 'allow' | 'ask' | 'deny'>, canGrant = true) {
+    const granted: string[] = [];
+    return {
+      granted,
+      port: {
+        evaluate: (host: string, port: number) => {
+          const action = byHost[host] ?? 'ask';
+          return { kind: 'network' as const, subject: `${host}:${port}`, action, rule: rule(action, byHost[host] ? host : '*') };
+        },
+        grant: async (host: string, port: number) => {
+          granted.push(`${host}:${port}`);
+          return canGrant;
+        },
+      },
+    };
+  }
+
+  it('grants a host a rule allows at once, asks a person about one a rule says ask, and refuses a denied one', async () => {
+    const net = network({ 'registry.npmjs.org': 'allow', 'evil.example': 'deny' });
+    const asked: string[] = [];
+    const withNet: ToolContext = {
+      ...ctx,
+      network: net.port,
+      ask: async (r) => (asked.push(`${r.kind} ${r.subject}: ${r.shown}`), r.subject.startsWith('api.') ? { approved: true } : { approved: false, reason: 'not for this task' }),
+    };
+    const allowed = await requestNetworkTool.invoke({ host: 'Registry.NPMJS.org', reason: 'fetch the package list' }, withNet);
+    expect(allowed.isError).toBeFalsy();
+    expect(allowed.forModel).toMatch(/^Granted: .*registry\.npmjs\.org:443/);
+    const approved = await requestNetworkTool.invoke({ host: 'api.example.com', port: 8443, reason: 'the integration test calls it' }, withNet);
+    expect(approved.forModel).toMatch(/^Granted/);
+    const refused = await requestNetworkTool.invoke({ host: 'data.example.com', reason: 'download a dataset' }, withNet);
+    expect(refused).toMatchObject({ isError: true, forModel: expect.stringContaining('A person refused network access to data.example.com:443. Their reason: not for this task') });
+    const denied = await requestNetworkTool.invoke({ host: 'evil.example', reason: 'x' }, withNet);
+    expect(denied).toMatchObject({ isError: true, forModel: expect.stringMatching(/denied \(policy: network `evil\.example` deny, from user\)/) });
+    expect(asked).toEqual(['network api.example.com:8443: api.example.com:8443 (the integration test calls it)', 'network data.example.com:443: data.example.com:443 (download a dataset)']);
+    expect(net.granted).toEqual(['registry.npmjs.org:443', 'api.example.com:8443']);
+  });
+
+  it('refuses what is not a host name, and says so when the run cannot give network or ask', async () => {
+    for (const host of ['https://example.com', 'example.com/path', 'user@example.com', 'exa mple.com', '-bad.example']) {
+      const r = await requestNetworkTool.invoke({ host, reason: 'x' }, { ...ctx, network: network({}).port });
+      expect(r, host).toMatchObject({ isError: true, forModel: expect.stringContaining('is not a host name') });
+    }
+    expect((await requestNetworkTool.invoke({ host: 'example.com', reason: 'x' }, ctx)).forModel).toMatch(/cannot give your commands network access/);
+    const noAsk = await requestNetworkTool.invoke({ host: 'example.com', reason: 'x' }, { ...ctx, network: network({}).port });
+    expect(noAsk.forModel).toMatch(/needs a person's approval .* this run cannot ask/);
+    const noSandbox = await requestNetworkTool.invoke({ host: 'example.com', reason: 'x' }, { ...ctx, network: network({ 'example.com': 'allow' }, false).port });
+    expect(noSandbox.forModel).toMatch(/cannot give your commands network access \(no sandbox\)/);
   });
 });
