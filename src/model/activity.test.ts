@@ -5,13 +5,21 @@ import { activityFetch, withActivity } from './activity.js';
 
 let server: Server;
 let url: string;
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+/** Resolved by the streamed-answer test when its tap has reported the keep-alive. */
+let firstChunkSeen = deferred();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === '/sse') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(': keep-alive\n\n');
-      setTimeout(() => res.end('data: {"done":true}\n\n'), 20);
+      // The rest only once the client has seen the first chunk: two writes can arrive as one read otherwise.
+      void firstChunkSeen.promise.then(() => res.end('data: {"done":true}\n\n'));
     } else if (req.url === '/json') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"ok":true}');
@@ -30,8 +38,11 @@ describe('activityFetch', () => {
 
   it('reports the headers and every chunk of a streamed answer to the call under way, and passes the bytes on', async () => {
     let seen = 0;
+    firstChunkSeen = deferred();
     const text = await withActivity(
-      () => seen++,
+      () => {
+        if (++seen === 2) firstChunkSeen.resolve();
+      },
       async () => (await tapped(`${url}/sse`)).text(),
     );
     expect(text).toBe(': keep-alive\n\ndata: {"done":true}\n\n');
@@ -50,6 +61,7 @@ describe('activityFetch', () => {
       },
     );
     expect(seen).toBe(2); // the headers of each, nothing more
+    firstChunkSeen.resolve(); // nothing taps this one: let it through at once
     expect(await (await tapped(`${url}/sse`)).text()).toContain('done');
     expect(seen).toBe(2);
   });
