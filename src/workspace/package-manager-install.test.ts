@@ -82,40 +82,43 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
     expect(plan?.install).toBe(
       'if command -v pnpm >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9 -- pnpm install --frozen-lockfile; fi',
     );
-    mkdirSync(join(root, 'run-cache'));
-    const cache = createDependencyCache({ root: join(root, 'deps') });
-    const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
-    const proxy = await startEgressProxy({ allow, dir: root });
-    const lease = await cache.lease(clone, { proxied: true, waitMs: 10_000 });
     try {
-      expect(lease?.mounts?.env.npm_config_cache).toBe(join(lease!.keys[0]!.dir, 'npm'));
-      const installer = createSandboxRunner({
-        writableDirs: [clone],
-        home,
-        env: process.env,
-        egressProxySocket: proxy.socketPath,
-        cacheDir: join(root, 'run-cache'),
-        dependencyCache: lease!.mounts,
+      mkdirSync(join(root, 'run-cache'));
+      const cache = createDependencyCache({ root: join(root, 'deps') });
+      const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
+      const proxy = await startEgressProxy({ allow, dir: root });
+      const lease = await cache.lease(clone, { proxied: true, waitMs: 10_000 }).catch(async (err: unknown) => {
+        await proxy.close();
+        throw err;
       });
-      const r = await installer.run(plan!.install!, { cwd: clone, timeoutMs: 150_000 });
-      expect(r.exitCode, r.output).toBe(0);
-      expect(r.output).toMatch(/is-number 7\.0\.0/);
-      expect(proxy.decisions().length).toBeGreaterThan(0);
-      expect(proxy.decisions().every((d) => d.allowed && d.host === 'registry.npmjs.org' && d.port === 443)).toBe(true);
-      if (!onPath('pnpm')) {
-        // pnpm itself came from the registry, into npm's cache in the lockfile's dependency cache folder.
-        expect(r.output).toMatch(/using pnpm v9\./);
-        expect(execFileSync('sh', ['-c', 'ls */node_modules/pnpm/package.json'], { cwd: join(lease!.keys[0]!.dir, 'npm', '_npx'), encoding: 'utf8' })).toContain('pnpm/package.json');
+      try {
+        expect(lease?.mounts?.env.npm_config_cache).toBe(join(lease!.keys[0]!.dir, 'npm'));
+        const installer = createSandboxRunner({
+          writableDirs: [clone],
+          home,
+          env: process.env,
+          egressProxySocket: proxy.socketPath,
+          cacheDir: join(root, 'run-cache'),
+          dependencyCache: lease!.mounts,
+        });
+        const r = await installer.run(plan!.install!, { cwd: clone, timeoutMs: 150_000 });
+        expect(r.exitCode, r.output).toBe(0);
+        expect(r.output).toMatch(/is-number 7\.0\.0/);
+        expect(proxy.decisions().length).toBeGreaterThan(0);
+        expect(proxy.decisions().every((d) => d.allowed && d.host === 'registry.npmjs.org' && d.port === 443)).toBe(true);
+        if (!onPath('pnpm')) {
+          // pnpm itself came from the registry, into npm's cache in the lockfile's dependency cache folder.
+          expect(r.output).toMatch(/using pnpm v9\./);
+          expect(execFileSync('sh', ['-c', 'ls */node_modules/pnpm/package.json'], { cwd: join(lease!.keys[0]!.dir, 'npm', '_npx'), encoding: 'utf8' })).toContain('pnpm/package.json');
+        }
+        expect(existsSync(join(lease!.keys[0]!.dir, 'pnpm-store'))).toBe(true);
+        // The store is in the dependency cache, another mount: files are copied, not hard links a test could write through.
+        const installed = join(clone, 'node_modules', '.pnpm', 'is-number@7.0.0', 'node_modules', 'is-number', 'index.js');
+        expect(statSync(installed).nlink).toBe(1);
+      } finally {
+        await proxy.close();
+        await lease?.release();
       }
-      expect(existsSync(join(lease!.keys[0]!.dir, 'pnpm-store'))).toBe(true);
-      // The store is in the dependency cache, another mount: files are copied, not hard links a test could write through.
-      const installed = join(clone, 'node_modules', '.pnpm', 'is-number@7.0.0', 'node_modules', 'is-number', 'index.js');
-      expect(statSync(installed).nlink).toBe(1);
-    } finally {
-      await proxy.close();
-      await lease?.release();
-    }
-    try {
       // The tests: no network, the dependency cache read-only, as a run's test step has them.
       const tester = createSandboxRunner({ writableDirs: [clone], home, env: process.env, cacheDir: join(root, 'run-cache'), dependencyCache: cache.readOnly(clone) });
       const result = await runTests(tester, clone, plan!, { timeoutMs: 60_000 });
@@ -140,7 +143,11 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
       'if command -v yarn >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- yarn install --frozen-lockfile; fi',
     );
     const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
-    const proxy = await startEgressProxy({ allow, dir: root });
+    const proxy = await startEgressProxy({ allow, dir: root }).catch((err: unknown) => {
+      removeDir(root);
+      removeDir(clone);
+      throw err;
+    });
     try {
       const installer = createSandboxRunner({ writableDirs: [clone], home, env: process.env, egressProxySocket: proxy.socketPath, cacheDir: join(root, 'run-cache') });
       const r = await installer.run(plan!.install!, { cwd: clone, timeoutMs: 150_000 });
