@@ -14,6 +14,7 @@ interface PackageJson {
   scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  packageManager?: string;
 }
 
 const NPM_DEFAULT_TEST = /no test specified/;
@@ -108,10 +109,61 @@ function jsFramework(script: string, pkg: PackageJson): TestFramework {
 
 async function nodeInstall(dir: string, pkg: PackageJson): Promise<string | null> {
   if ((await exists(join(dir, 'package-lock.json'))) || (await exists(join(dir, 'npm-shrinkwrap.json')))) return 'npm ci';
-  if (await exists(join(dir, 'pnpm-lock.yaml'))) return 'pnpm install --frozen-lockfile';
-  if (await exists(join(dir, 'yarn.lock'))) return 'yarn install --frozen-lockfile';
+  const pnpmLock = await read(join(dir, 'pnpm-lock.yaml'));
+  if (pnpmLock !== null) return pnpmInstall(pkg, pnpmLock);
+  const yarnLock = await read(join(dir, 'yarn.lock'));
+  if (yarnLock !== null) return yarnInstall(pkg, yarnLock, await read(join(dir, '.yarnrc.yml')));
   const deps = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
   return deps.length > 0 ? 'npm install' : null;
+}
+
+/**
+ * The version package.json's `packageManager` names for `name` (`pnpm@9.12.0+sha512.…` gives `9.12.0`), or null.
+ * Only a plain version (or tag) is taken: the value ends up in a shell command.
+ */
+export function packageManagerVersion(field: unknown, name: 'pnpm' | 'yarn'): string | null {
+  if (typeof field !== 'string') return null;
+  const m = /^([\w@/.-]+)@([^+\s]+)(?:\+\S*)?$/.exec(field.trim());
+  if (!m || m[1] !== name) return null;
+  return /^\w[\w.-]*$/.test(m[2]!) ? m[2]! : null;
+}
+
+/** pnpm's major for a pnpm-lock.yaml `lockfileVersion` (9.0: pnpm 9, 6.0: pnpm 8, 5.x: pnpm 7), else latest. */
+export function pnpmForLockfile(lockfile: string): string {
+  const version = /^lockfileVersion:\s*['"]?([\d.]+)/m.exec(lockfile)?.[1];
+  if (!version) return 'latest';
+  const major = Number(version.split('.')[0]);
+  if (major >= 9) return '9';
+  if (major >= 6) return '8';
+  if (major === 5) return '7';
+  return 'latest';
+}
+
+/**
+ * A package manager's command, run with the one on PATH when there is one, else fetched from the npm registry
+ * with `npm exec` (into npm's cache; the install's egress proxy allows the registry). Not corepack: its
+ * bundled signing keys go stale and its downloads then fail.
+ */
+export function withPackageManager(bin: 'pnpm' | 'yarn', pkgSpec: string, args: string): string {
+  return `if command -v ${bin} >/dev/null 2>&1; then ${bin} ${args}; else npm exec --yes --package=${pkgSpec} -- ${bin} ${args}; fi`;
+}
+
+export function pnpmInstall(pkg: Pick<PackageJson, 'packageManager'>, lockfile: string): string {
+  const version = packageManagerVersion(pkg.packageManager, 'pnpm') ?? pnpmForLockfile(lockfile);
+  return withPackageManager('pnpm', `pnpm@${version}`, 'install --frozen-lockfile');
+}
+
+/**
+ * Yarn classic (a `# yarn lockfile v1` lockfile) runs as yarn 1. Yarn berry runs from the release the
+ * repository commits (`yarnPath` in .yarnrc.yml), else as `@yarnpkg/cli-dist` of packageManager's version.
+ */
+export function yarnInstall(pkg: Pick<PackageJson, 'packageManager'>, lockfile: string, yarnrc: string | null): string {
+  const version = packageManagerVersion(pkg.packageManager, 'yarn');
+  const classic = /^# yarn lockfile v1\s*$/m.test(lockfile.split('\n').slice(0, 5).join('\n'));
+  if (classic) return withPackageManager('yarn', `yarn@${version && /^1(\.|$)/.test(version) ? version : '1'}`, 'install --frozen-lockfile');
+  const yarnPath = yarnrc ? /^yarnPath:\s*["']?([^"'\s#]+)["']?\s*(?:#.*)?$/m.exec(yarnrc)?.[1] : undefined;
+  if (yarnPath && /^[\w./-]+$/.test(yarnPath) && !yarnPath.startsWith('-')) return `node ${yarnPath} install --immutable`;
+  return withPackageManager('yarn', `@yarnpkg/cli-dist@${version && !/^1(\.|$)/.test(version) ? version : 'latest'}`, 'install --immutable');
 }
 
 async function pythonInstall(dir: string): Promise<string | null> {
