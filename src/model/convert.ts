@@ -1,34 +1,24 @@
-/** Our protocol's messages and tools in the AI SDK's shapes. */
-import { jsonSchema, tool, type ModelMessage, type SystemModelMessage, type ToolSet } from 'ai';
+/**
+ * Our protocol's messages and tools in the shapes the AI SDK's providers take (their language model
+ * interface, LanguageModelV3): the prompt and the function tools of one call.
+ */
+import type { LanguageModelV3FunctionTool, LanguageModelV3Message, LanguageModelV3Prompt, SharedV3ProviderOptions } from '@ai-sdk/provider';
 import type { ChatMessage, ToolSpec } from '../protocol/model.js';
-import { schemaValidator } from './tool-input.js';
-
-type ProviderOptions = NonNullable<SystemModelMessage['providerOptions']>;
 
 /** Anthropic prompt caching: a breakpoint after the system prompt (with the tools) and after the newest message. */
-const anthropicCache: ProviderOptions = { anthropic: { cacheControl: { type: 'ephemeral' } } };
+const anthropicCache: SharedV3ProviderOptions = { anthropic: { cacheControl: { type: 'ephemeral' } } };
 
-/** Tools as schemas only: no execute function, so the SDK stops after one step and we run the tools. */
-export function toToolSet(tools: ToolSpec[]): ToolSet {
-  const set: ToolSet = {};
-  for (const spec of tools) {
-    const validate = schemaValidator(spec.inputSchema);
-    const inputSchema = jsonSchema<unknown>(spec.inputSchema as Parameters<typeof jsonSchema>[0], { validate });
-    set[spec.name] = tool({ description: spec.description, inputSchema });
-  }
-  return set;
+/** Tools as schemas only: we run them ourselves. */
+export function toFunctionTools(tools: ToolSpec[]): LanguageModelV3FunctionTool[] {
+  return tools.map((spec) => ({ type: 'function', name: spec.name, description: spec.description, inputSchema: spec.inputSchema }));
 }
 
-export function toSystem(system: string, cache: boolean): string | SystemModelMessage | undefined {
-  if (system === '') return undefined;
-  return cache ? { role: 'system', content: system, providerOptions: anthropicCache } : system;
-}
-
-export function toModelMessages(messages: ChatMessage[], cache: boolean): ModelMessage[] {
-  const out: ModelMessage[] = [];
+export function toPrompt(system: string, messages: ChatMessage[], cache: boolean): LanguageModelV3Prompt {
+  const out: LanguageModelV3Message[] = [];
+  if (system !== '') out.push(cache ? { role: 'system', content: system, providerOptions: anthropicCache } : { role: 'system', content: system });
   for (const message of messages) {
     if (message.role === 'user') {
-      out.push({ role: 'user', content: message.content });
+      out.push({ role: 'user', content: [{ type: 'text', text: message.content }] });
     } else if (message.role === 'assistant') {
       const calls = message.toolCalls ?? [];
       // Vendors reject empty assistant turns; dropping one leaves adjacent user turns, which they accept.
@@ -54,6 +44,6 @@ export function toModelMessages(messages: ChatMessage[], cache: boolean): ModelM
     }
   }
   const last = out.at(-1);
-  if (cache && last) last.providerOptions = anthropicCache;
+  if (cache && last && last.role !== 'system') last.providerOptions = anthropicCache;
   return out;
 }

@@ -2,7 +2,7 @@
  * Turns whatever the SDK, fetch or the vendor threw into a decision: retry (and how long to wait) or
  * end the call with a ModelError that says what happened and what to do next.
  */
-import { APICallError, InvalidResponseDataError, JSONParseError, NoOutputGeneratedError, TypeValidationError } from 'ai';
+import { APICallError, InvalidResponseDataError, JSONParseError, TypeValidationError } from '@ai-sdk/provider';
 import { ModelError, type ModelErrorKind } from '../protocol/model.js';
 import { retryAfterMs } from './retry.js';
 
@@ -149,7 +149,7 @@ export function classifyFailure(error: unknown, ctx: ProviderContext): Failure {
   if (APICallError.isInstance(error)) return classifyHttp(error, ctx);
   const network = findNetworkError(error);
   if (network) return unreachable(ctx, `the connection failed (${network.message})`, `stream dropped: ${network.message}`);
-  if (NoOutputGeneratedError.isInstance(error) || InvalidResponseDataError.isInstance(error) || JSONParseError.isInstance(error) || TypeValidationError.isInstance(error)) {
+  if (InvalidResponseDataError.isInstance(error) || JSONParseError.isInstance(error) || TypeValidationError.isInstance(error)) {
     return unreadable(ctx, error.message);
   }
   // Errors a vendor reports inside an open stream arrive as plain objects ({ type, message, ... }).

@@ -1,4 +1,4 @@
-import { APICallError } from 'ai';
+import { APICallError } from '@ai-sdk/provider';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../protocol/model.js';
 import { classifyFailure, StallError, type ProviderContext } from './errors.js';

@@ -1,5 +1,5 @@
 /** A ModelClient over an AI SDK language model, with our retry policy around single streamed steps. */
-import type { LanguageModel } from 'ai';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { ModelError, type CompleteOptions, type ModelClient, type ModelRequest, type ModelResponse, type Usage } from '../protocol/model.js';
 import { priceUsage, type ModelPrice } from './catalog.js';
 import { classifyFailure, StallError, type Failure, type ProviderContext } from './errors.js';
@@ -16,7 +16,7 @@ export interface RetryPolicy {
 
 export interface SdkClientConfig {
   spec: string;
-  model: LanguageModel;
+  model: LanguageModelV3;
   ctx: ProviderContext;
   price: ModelPrice;
   contextWindow: number;
@@ -33,9 +33,9 @@ function toResponse(out: AttemptOutput, price: ModelPrice): ModelResponse {
   const usage: Usage = {
     inputTokens: out.usage?.inputTokens ?? 0,
     outputTokens: out.usage?.outputTokens ?? 0,
-    cachedInputTokens: out.usage?.inputTokenDetails?.cacheReadTokens ?? out.usage?.cachedInputTokens ?? 0,
+    cachedInputTokens: out.usage?.cacheReadTokens ?? 0,
   };
-  const cacheWrites = out.usage?.inputTokenDetails?.cacheWriteTokens ?? 0;
+  const cacheWrites = out.usage?.cacheWriteTokens ?? 0;
   return { text: out.text, toolCalls: out.toolCalls, usage, finishReason: out.finishReason, costUsd: priceUsage(price, usage, cacheWrites) };
 }
 

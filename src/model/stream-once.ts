@@ -1,22 +1,19 @@
-/** One attempt at one model step: stream it, collect the parts, and notice when the stream stalls. */
-import {
-  InvalidResponseDataError,
-  InvalidToolInputError,
-  JSONParseError,
-  NoSuchToolError,
-  TypeValidationError,
-  streamText,
-  type LanguageModel,
-  type LanguageModelUsage,
-} from 'ai';
+/**
+ * One attempt at one model step: stream it from the provider, collect the parts, and notice when the stream
+ * stalls. It calls the provider's language model (the AI SDK's LanguageModelV3: its request and response
+ * formats, SSE parsing and errors) directly rather than through `streamText`: one step at a time with our own
+ * tools, retries and validation, the orchestration of `streamText` (steps, tool execution, telemetry, result
+ * promises) only cost time, about twice the provider's own per call in a fresh process.
+ */
+import { InvalidResponseDataError, type LanguageModelV3, type LanguageModelV3StreamPart, type LanguageModelV3Usage } from '@ai-sdk/provider';
 import type { ModelRequest, ToolCall } from '../protocol/model.js';
-import { toModelMessages, toSystem, toToolSet } from './convert.js';
+import { toFunctionTools, toPrompt } from './convert.js';
 import { withActivity } from './activity.js';
 import { StallError } from './errors.js';
-import { invalidJsonMessage, schemaMismatchMessage, unknownToolMessage } from './tool-input.js';
+import { checkToolArguments } from './tool-input.js';
 
 export interface AttemptInput {
-  model: LanguageModel;
+  model: LanguageModelV3;
   request: ModelRequest;
   /** Add Anthropic cache breakpoints. */
   cache: boolean;
@@ -28,27 +25,27 @@ export interface AttemptInput {
   firstChunkTimeoutMs: number;
 }
 
+export interface AttemptUsage {
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  cacheReadTokens: number | undefined;
+  cacheWriteTokens: number | undefined;
+}
+
 export interface AttemptOutput {
   text: string;
   toolCalls: ToolCall[];
-  usage: LanguageModelUsage | undefined;
+  usage: AttemptUsage | undefined;
   finishReason: string;
 }
 
-function causeMessage(error: { message: string; cause?: unknown }): string {
-  return error.cause instanceof Error ? error.cause.message : error.message;
-}
-
-/** The message the model gets back for a call the SDK could not parse or validate. */
-function describeInvalidCall(error: unknown, toolName: string, request: ModelRequest): string {
-  if (NoSuchToolError.isInstance(error)) return unknownToolMessage(toolName, request.tools.map((t) => t.name));
-  if (InvalidToolInputError.isInstance(error)) {
-    const cause = error.cause;
-    if (TypeValidationError.isInstance(cause)) return schemaMismatchMessage(toolName, causeMessage(cause));
-    if (JSONParseError.isInstance(cause)) return invalidJsonMessage(toolName, causeMessage(cause));
-  }
-  const detail = error instanceof Error ? error.message : String(error);
-  return `The call to tool "${toolName}" could not be used: ${detail}`;
+function usageOf(usage: LanguageModelV3Usage): AttemptUsage {
+  return {
+    inputTokens: usage.inputTokens.total,
+    outputTokens: usage.outputTokens.total,
+    cacheReadTokens: usage.inputTokens.cacheRead,
+    cacheWriteTokens: usage.inputTokens.cacheWrite,
+  };
 }
 
 export async function streamOnce(input: AttemptInput): Promise<AttemptOutput> {
@@ -77,57 +74,65 @@ export async function streamOnce(input: AttemptInput): Promise<AttemptOutput> {
   };
   /** Whether the stream held anything the SDK understood: text, reasoning, a tool call, a finish with usage. */
   let parsed = false;
+  /** Whether the provider said the answer was complete (its finish event). */
+  let finished = false;
   const out: AttemptOutput = { text: '', toolCalls: [], usage: undefined, finishReason: 'unknown' };
   try {
     await withActivity(alive, async () => {
-      const result = streamText({
-        model: input.model,
-        system: toSystem(request.system, input.cache),
-        messages: toModelMessages(request.messages, input.cache),
-        tools: toToolSet(request.tools),
-        maxOutputTokens: request.maxOutputTokens,
-        // Our loop in sdk-client.ts retries, with stall detection and spend-limit awareness the SDK lacks.
-        maxRetries: 0,
+      const { stream } = await input.model.doStream({
+        prompt: toPrompt(request.system, request.messages, input.cache),
+        tools: toFunctionTools(request.tools),
+        ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
         abortSignal: controller.signal,
-        // Errors arrive as stream parts and are handled below; the default handler would print them.
-        onError: () => {},
+        includeRawChunks: false,
       });
-      for await (const part of result.fullStream) {
-        switch (part.type) {
-          case 'text-delta':
-            parsed = true;
-            out.text += part.text;
-            input.onTextDelta?.(part.text);
-            break;
-          case 'tool-call':
-            parsed = true;
-            if (part.invalid) {
-              const inputError = describeInvalidCall(part.error, part.toolName, request);
-              out.toolCalls.push({ id: part.toolCallId, name: part.toolName, input: undefined, inputError });
-            } else {
-              out.toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+      const reader = stream.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          const part: LanguageModelV3StreamPart = value;
+          switch (part.type) {
+            case 'text-delta':
+              parsed = true;
+              out.text += part.delta;
+              input.onTextDelta?.(part.delta);
+              break;
+            case 'tool-call': {
+              parsed = true;
+              // Unusable arguments go back to the model as the call's result, to be tried again.
+              const checked = checkToolArguments(request.tools, part.toolName, part.input);
+              out.toolCalls.push(
+                checked.ok
+                  ? { id: part.toolCallId, name: part.toolName, input: checked.input }
+                  : { id: part.toolCallId, name: part.toolName, input: undefined, inputError: checked.error },
+              );
+              break;
             }
-            break;
-          case 'finish':
-            out.usage = part.totalUsage;
-            out.finishReason = part.finishReason;
-            // An empty answer still reports why it stopped and what it used; a stream of nothing readable
-            // ends with neither (the SDK calls that finish reason "other").
-            if (part.finishReason !== 'other' || part.totalUsage?.inputTokens !== undefined) parsed = true;
-            break;
-          case 'error':
-            throw part.error;
-          default:
-            // Reasoning and the starts and ends of text and tool input are content too; tool-error parts repeat
-            // the invalid tool calls handled above; the rest (start, steps) carries nothing we keep.
-            if (part.type.startsWith('reasoning') || part.type.startsWith('text-') || part.type.startsWith('tool-input')) parsed = true;
-            break;
+            case 'finish':
+              finished = true;
+              out.usage = usageOf(part.usage);
+              out.finishReason = part.finishReason.unified;
+              // An empty answer still reports why it stopped and what it used; a stream of nothing readable
+              // ends with neither (the providers call that finish reason "other").
+              if (part.finishReason.unified !== 'other' || part.usage.inputTokens.total !== undefined) parsed = true;
+              break;
+            case 'error':
+              throw part.error;
+            default:
+              // Reasoning and the starts and ends of text and tool input are content too; the rest (stream
+              // start, response metadata) carries nothing we keep.
+              if (part.type.startsWith('reasoning') || part.type.startsWith('text-') || part.type.startsWith('tool-input')) parsed = true;
+              break;
+          }
         }
+      } finally {
+        reader.releaseLock();
       }
     });
     if (controller.signal.aborted) throw controller.signal.reason;
-    if (!parsed) {
-      throw new InvalidResponseDataError({ data: undefined, message: 'the provider answered but sent no events it could parse' });
+    if (!parsed || !finished) {
+      throw new InvalidResponseDataError({ data: undefined, message: parsed ? 'the answer ended before the provider said it was finished' : 'the provider answered but sent no events it could parse' });
     }
     return out;
   } catch (error) {
