@@ -140,7 +140,8 @@ describe('runTests through the sandbox', () => {
       TestSkip: 'skipped',
     });
     expect(result.counts).toEqual({ passed: 1, failed: 2, skipped: 1 });
-  });
+    // Longer than the run's own 90 s: a cold Go build cache in the sandbox, beside the suite's Maven runs on 2 cores.
+  }, 120_000);
 
   it.runIf(onHost('cargo', '--version'))('cargo: a dependency-free crate, offline', async () => {
     const dir = project('crate', {
