@@ -3,6 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandRunner, SlipwayConfig } from '../protocol/index.js';
+import type { CacheMounts } from '../workspace/index.js';
 import { mergeConfig } from '../protocol/index.js';
 import { loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import type { Output } from './output.js';
@@ -84,12 +85,27 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
 
   // Caches (Go modules and build cache, npm, pip) last the whole evaluation and are writable in the sandbox;
   // the agents' and the harness's are apart, so nothing an agent leaves in a cache decides a verdict.
+  // The dependency cache (dep-cache.ts: one folder per lockfile hash, Maven's generated settings.xml) is this
+  // evaluation's own, under <out>, never SLIPWAY_HOME's: there the installs of merge gates run code an agent
+  // wrote, and a verdict must not read what they left. Here it is written only by installs (the agents', of the
+  // base commit before the model acts, and the harness's setup), and every other command sees it read-only.
+  const dependencies = workspace.createDependencyCache({ root: path.join(outDir, 'cache', 'deps') });
+  type RunnerOptions = { writableDirs: string[]; seenAs?: string; network: boolean; egressProxySocket?: string; dependencyCache?: CacheMounts | null };
   const runnersFor = async (role: 'agent' | 'harness') => {
     const cacheDir = path.join(outDir, 'cache', role);
-    await mkdir(path.join(cacheDir, 'gomod'), { recursive: true });
-    const sandboxEnv = { ...env, GOMODCACHE: path.join(cacheDir, 'gomod') };
-    return (o: { writableDirs: string[]; seenAs?: string; network: boolean; egressProxySocket?: string }): CommandRunner =>
-      workspace.createSandboxRunner({ ...o, home: userHome(env), env: sandboxEnv, cacheDir });
+    // An agent's install writes the dependency cache: it gets a build cache the agent's commands cannot write,
+    // so nothing they leave there runs while the cache is writable.
+    const installCacheDir = role === 'agent' ? path.join(outDir, 'cache', 'agent-install') : cacheDir;
+    for (const dir of new Set([cacheDir, installCacheDir])) await mkdir(path.join(dir, 'gomod'), { recursive: true });
+    return (o: RunnerOptions): CommandRunner => {
+      const make = (dependencyCache: CacheMounts | null) => {
+        const dir = dependencyCache?.mode === 'writable' ? installCacheDir : cacheDir;
+        return workspace.createSandboxRunner({ ...o, home: userHome(env), env: { ...env, GOMODCACHE: path.join(dir, 'gomod') }, cacheDir: dir, dependencyCache });
+      };
+      // As in `slipway run`: a runner made before the install fills the clone's keys looks them up until it finds them.
+      if (o.dependencyCache !== undefined || !o.writableDirs[0]) return make(o.dependencyCache ?? null);
+      return workspace.readingCacheRunner(dependencies, o.writableDirs[0], make);
+    };
   };
   const runners = { agent: await runnersFor('agent'), harness: await runnersFor('harness') };
 
@@ -103,6 +119,7 @@ export async function evalCommand(file: string, flags: EvalFlags, out: Output, e
         store,
         modelFor: (id, onRetry) => factory.modelFor(id, onRetry),
         runnersFor: (role) => runners[role],
+        dependencyCache: dependencies,
         ...(env.SLIPWAY_INSTALL_NETWORK === 'full' ? {} : { startEgress: workspace.installEgressStarter({ home: userHome(env), env, socketRoot: os.tmpdir() }) }),
         configLayers: [userConfig, flagConfig],
         loadRepoConfig,

@@ -2,7 +2,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runGoal } from '../agent/index.js';
-import type { InstallEgress } from '../workspace/index.js';
+import type { CacheMounts, DependencyCache, InstallEgress, LeaseOptions } from '../workspace/index.js';
 import type { CommandRunner, EffectiveConfig, ModelClient, RunStore, SlipwayConfig } from '../protocol/index.js';
 import { mergeConfig, newId } from '../protocol/index.js';
 import { evaluatePatch } from './harness.js';
@@ -25,9 +25,21 @@ export interface InstanceDeps {
    * Command runners for the agent's run and for the harness's test run. They should not share writable
    * caches: what the agent leaves in a build cache must not decide the harness's verdict.
    */
-  runnersFor(role: 'agent' | 'harness'): (opts: { writableDirs: string[]; seenAs?: string; network: boolean; egressProxySocket?: string }) => CommandRunner;
+  runnersFor(role: 'agent' | 'harness'): (opts: {
+    writableDirs: string[];
+    seenAs?: string;
+    network: boolean;
+    egressProxySocket?: string;
+    /** The dependency cache's mounts for this command; absent: the runner finds the folder's keys read-only. */
+    dependencyCache?: CacheMounts | null;
+  }) => CommandRunner;
   /** Registry-only egress for installs (the agent's and the harness's setup_cmd). */
   startEgress?: (repoDir: string) => Promise<InstallEgress>;
+  /**
+   * The dependency cache of installs (per lockfile hash, with Maven's settings.xml): writable for the install
+   * that leases a key, read-only for every other command. Only installs write it, so the harness may read it.
+   */
+  dependencyCache?: DependencyCache;
   /** Configuration layers after the repository's (user file, flags); the instance's test_cmd/setup_cmd go last. */
   configLayers: SlipwayConfig[];
   /** The repository's own `.slipway/config.json` at a branch; absent: none is read. */
@@ -55,6 +67,7 @@ export async function evaluateInstance(instance: EvalInstance, ctx: InstanceCont
   const dir = instanceDir(ctx.out, id);
   const work = path.join(dir, 'work');
   const { signal } = ctx;
+  const dependencies = ctx.dependencyCache;
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   let partial: Partial<InstanceResult> = {};
@@ -81,7 +94,15 @@ export async function evaluateInstance(instance: EvalInstance, ctx: InstanceCont
     const runStarted = Date.now();
     const outcome = await runGoal(
       { goal: instance.problem_statement, repo: source, base: EVAL_BASE_BRANCH, config, runId },
-      { store: ctx.store, model, makeRunner: ctx.runnersFor('agent'), ...(ctx.startEgress ? { startEgress: ctx.startEgress } : {}), workspacesDir: path.join(work, 'workspaces'), signal },
+      {
+        store: ctx.store,
+        model,
+        makeRunner: ctx.runnersFor('agent'),
+        ...(ctx.startEgress ? { startEgress: ctx.startEgress } : {}),
+        ...(dependencies ? { leaseDependencyCache: (repoDir: string, o: LeaseOptions) => dependencies.lease(repoDir, o) } : {}),
+        workspacesDir: path.join(work, 'workspaces'),
+        signal,
+      },
     );
     if (outcome.status === 'stopped' || signal.aborted) return null;
     const events = await ctx.store.listEvents(runId);
@@ -132,6 +153,7 @@ export async function evaluateInstance(instance: EvalInstance, ctx: InstanceCont
       dir: path.join(work, 'eval'),
       makeRunner: ctx.runnersFor('harness'),
       ...(ctx.startEgress ? { startEgress: ctx.startEgress } : {}),
+      ...(dependencies ? { dependencyCache: dependencies } : {}),
       timeoutMs: config.test.timeoutSeconds * 1000,
       signal,
     });

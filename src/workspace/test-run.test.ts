@@ -140,7 +140,9 @@ describe('runTests through the sandbox', () => {
       TestSkip: 'skipped',
     });
     expect(result.counts).toEqual({ passed: 1, failed: 2, skipped: 1 });
-  }, 180_000); // a fresh Go build cache compiles the standard library: slow on a loaded machine
+    // Longer than the run's own 90 s: a cold Go build cache in the sandbox compiles the standard library, slowly on
+    // a loaded machine.
+  }, 180_000);
 
   it.runIf(onHost('cargo', '--version'))('cargo: a dependency-free crate, offline', async () => {
     const dir = project('crate', {

@@ -207,6 +207,83 @@ export const pyScript: ScriptTurn[] = [
   verdictPass,
 ];
 
+// --- Java (Maven, JUnit 5), its plugins and JUnit downloaded from Maven Central through the proxy ---------
+
+const MONEY_TEST = (extra: string) =>
+  [
+    'package example;',
+    '',
+    'import static org.junit.jupiter.api.Assertions.assertEquals;',
+    '',
+    'import org.junit.jupiter.api.Test;',
+    '',
+    'class MoneyTest {',
+    '  @Test',
+    '  void percentOfRoundAmounts() {',
+    '    assertEquals(20, Money.percentOf(200, 10));',
+    '  }',
+    extra,
+    '}',
+    '',
+  ].join('\n');
+
+export const MAVEN_FILES: Record<string, string> = {
+  'pom.xml': `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>example</groupId>
+  <artifactId>money</artifactId>
+  <version>1.0</version>
+  <properties>
+    <maven.compiler.source>17</maven.compiler.source>
+    <maven.compiler.target>17</maven.compiler.target>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>org.junit.jupiter</groupId>
+      <artifactId>junit-jupiter</artifactId>
+      <version>5.14.4</version>
+      <scope>test</scope>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-surefire-plugin</artifactId>
+        <version>3.5.4</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+`,
+  '.gitignore': 'target/\n',
+  'src/main/java/example/Money.java': [
+    'package example;',
+    '',
+    'public final class Money {',
+    '  private Money() {}',
+    '',
+    '  /** percent % of amount, in whole cents. */',
+    '  public static long percentOf(long amount, int percent) {',
+    '    return amount / 100 * percent;',
+    '  }',
+    '}',
+    '',
+  ].join('\n'),
+  'src/test/java/example/MoneyTest.java': MONEY_TEST(''),
+};
+
+/** The upstream test for the fix: one more test method in the same class. */
+export const MAVEN_TEST_FIXED = MONEY_TEST('\n  @Test\n  void percentOfSmallAmounts() {\n    assertEquals(5, Money.percentOf(50, 10));\n  }');
+
+export const mavenScript: ScriptTurn[] = [
+  plan('percentOf divides before multiplying and loses the cents.', ['Multiply before dividing in Money.percentOf']),
+  edit('src/main/java/example/Money.java', 'return amount / 100 * percent;', 'return amount * percent / 100;'),
+  finish('percentOf multiplies first.', 'the upstream tests cover it'),
+  verdictPass,
+];
+
 // --- One-instance evaluations -----------------------------------------------------------------------------
 
 export interface SingleEval {
@@ -221,6 +298,7 @@ export async function evalOne(
   files: Record<string, string>,
   instance: Record<string, unknown> & { instance_id: string },
   turns: ScriptTurn[],
+  timeoutMs = 150_000,
 ): Promise<SingleEval & { repo: string }> {
   const work = tempDir(`slipway-eval-${name}-`);
   const repo = makeRepo(name, files);
@@ -229,6 +307,6 @@ export async function evalOne(
   const file = path.join(work, 'instances.jsonl');
   writeFileSync(file, `${JSON.stringify({ repo: repo.dir, base_commit: repo.commit, ...instance })}\n`);
   const out = path.join(work, 'out');
-  const result = await runCli(['eval', file, '--model', `script:${scripts}`, '--out', out], cliEnv(path.join(work, 'home')), { timeoutMs: 150_000 });
+  const result = await runCli(['eval', file, '--model', `script:${scripts}`, '--out', out], cliEnv(path.join(work, 'home')), { timeoutMs });
   return { work, out, result, repo: repo.dir };
 }
