@@ -20,6 +20,16 @@ export function gitCmd(cwd: string, ...args: string[]): string {
   return sh(cwd, 'git', '-c', 'user.name=Test', '-c', 'user.email=test@localhost', ...args);
 }
 
+/** Whether a tool runs on this machine (`onHost('go', 'version')`): for tests of toolchains a user may lack. */
+export function onHost(tool: string, ...args: string[]): boolean {
+  try {
+    execFileSync(tool, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function writeFiles(dir: string, files: Record<string, string>): void {
   for (const [rel, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });

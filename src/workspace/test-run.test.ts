@@ -1,22 +1,12 @@
 /** Real tiny projects, detected, run through the real sandbox, and parsed per test. */
-import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestCaseResult } from '../protocol/tests.js';
 import { createSandboxRunner, type SandboxRunner } from './sandbox.js';
 import { detectTestPlan } from './test-detect.js';
-import { removeDir, tempDir, writeFiles } from './test-helpers.js';
+import { onHost, removeDir, tempDir, writeFiles } from './test-helpers.js';
 import { runTests } from './test-run.js';
-
-function onHost(tool: string, ...args: string[]): boolean {
-  try {
-    execFileSync(tool, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function statusOf(tests: TestCaseResult[]): Record<string, string> {
   return Object.fromEntries(tests.map((t) => [t.id, t.status]));

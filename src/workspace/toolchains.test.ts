@@ -1,19 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSandboxRunner, visiblePath } from './sandbox.js';
-import { removeDir, tempDir, writeFiles } from './test-helpers.js';
+import { onHost, removeDir, tempDir, writeFiles } from './test-helpers.js';
 import { detectToolchains } from './toolchains.js';
-
-function onHost(tool: string, ...args: string[]): boolean {
-  try {
-    execFileSync(tool, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('detectToolchains', () => {
   const home = tempDir('slipway-home-');

@@ -3,22 +3,14 @@
  * and adds a test; the PR shows the runner's counts before and after, and the new test, by the name its
  * runner gives it, failing on the base commit with only the test change applied and passing with the fix.
  */
-import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ScriptTurn } from '../../../src/model/script-turn.js';
 import { runCli } from '../../support/cli.js';
+import { onHost } from '../../../src/workspace/test-helpers.js';
 import { committedRepo, git, removeDir } from '../../support/repos.js';
+import { MAVEN_FILES } from '../eval/fixtures.js';
 import { harness, lastLine, MODEL, type Harness, type VendorSpec } from './scenario.js';
 
-/** A toolchain a user's machine may lack; CI and the development machines have all three. */
-function onHost(tool: string, ...args: string[]): boolean {
-  try {
-    execFileSync(tool, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 /** In CI a missing toolchain fails the test instead of skipping it. */
 const has = (tool: string, ...args: string[]): boolean => Boolean(process.env.CI) || onHost(tool, ...args);
 
@@ -214,66 +206,8 @@ describe('slipway run opens a pull request in other languages', () => {
   // Slow (35-80 s): the install step downloads Maven's plugins, JUnit and surefire's JUnit provider from
   // Maven Central through the egress proxy into this test's own dependency cache.
   it.runIf(has('mvn', '--version'))('Java: Maven and JUnit 5 test names, the install through the registry proxy', async () => {
-    repo = committedRepo('slipway-maven-money-', {
-      'pom.xml': `<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>example</groupId>
-  <artifactId>money</artifactId>
-  <version>1.0</version>
-  <properties>
-    <maven.compiler.source>17</maven.compiler.source>
-    <maven.compiler.target>17</maven.compiler.target>
-    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
-  </properties>
-  <dependencies>
-    <dependency>
-      <groupId>org.junit.jupiter</groupId>
-      <artifactId>junit-jupiter</artifactId>
-      <version>5.14.4</version>
-      <scope>test</scope>
-    </dependency>
-  </dependencies>
-  <build>
-    <plugins>
-      <plugin>
-        <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-surefire-plugin</artifactId>
-        <version>3.5.4</version>
-      </plugin>
-    </plugins>
-  </build>
-</project>
-`,
-      '.gitignore': 'target/\n',
-      'src/main/java/example/Money.java': [
-        'package example;',
-        '',
-        'public final class Money {',
-        '  private Money() {}',
-        '',
-        '  /** percent % of amount, in whole cents. */',
-        '  public static long percentOf(long amount, int percent) {',
-        '    return amount / 100 * percent;',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-      'src/test/java/example/MoneyTest.java': [
-        'package example;',
-        '',
-        'import static org.junit.jupiter.api.Assertions.assertEquals;',
-        '',
-        'import org.junit.jupiter.api.Test;',
-        '',
-        'class MoneyTest {',
-        '  @Test',
-        '  void percentOfRoundAmounts() {',
-        '    assertEquals(20, Money.percentOf(200, 10));',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-    });
+    // The same project as the Maven eval instance (test/e2e/eval/fixtures.ts).
+    repo = committedRepo('slipway-maven-money-', MAVEN_FILES);
     h.server.turns(
       fixTurns({
         read: 'src/main/java/example/Money.java',
