@@ -45,6 +45,7 @@ export async function startPolicyNetwork(policy: Policy, deps: RunDeps, decide: 
   let proxy: NetworkEgress | null = null;
   let starting: Promise<NetworkEgress> | null = null;
   const start = (): Promise<NetworkEgress> => {
+    // A proxy that failed to start is tried again by the next grant.
     starting ??= deps.startNetwork!((host, port) => {
       if (granted.has(`${host}:${port}`)) return { allowed: true };
       const verdict = evaluateNetwork(policy, host, port);
@@ -53,7 +54,13 @@ export async function startPolicyNetwork(policy: Policy, deps: RunDeps, decide: 
         allowed: false,
         reason: `${describeRule(verdict.rule)}${verdict.action === 'ask' ? '; the agent may ask a person for it with request_network' : ''}`,
       };
-    }).then((p) => (proxy = p));
+    }).then(
+      (p) => (proxy = p),
+      (error: unknown) => {
+        starting = null;
+        throw error;
+      },
+    );
     return starting;
   };
 

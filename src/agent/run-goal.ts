@@ -247,7 +247,10 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     // test runs) get it from then on.
     const grantNetwork = async (host: string, port: number): Promise<boolean> => {
       const before = policyNetwork.socket();
-      const socket = await policyNetwork.grant(host, port);
+      const socket = await policyNetwork.grant(host, port).catch(async (e: unknown) => {
+        await emit({ type: 'notice', message: `could not start the network proxy for ${host}:${port}: ${e instanceof Error ? e.message : String(e)}` });
+        return null;
+      });
       if (socket && socket !== before) {
         env.toolContext.runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, egressProxySocket: socket });
       }
