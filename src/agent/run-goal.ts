@@ -23,7 +23,7 @@ import type {
   Verification,
   Workspace,
 } from '../protocol/index.js';
-import { describeRule, HintedError, newId } from '../protocol/index.js';
+import { describeHinted, describeRule, HintedError, newId } from '../protocol/index.js';
 import { type CacheLease, type CacheMounts, type InstallEgress, type LeaseOptions, detectTestPlan, filesToMask, prepareWorkspace, reopenOrReclone, runTests, slugify } from '../workspace/index.js';
 import { buildPolicy } from '../policy/index.js';
 import { Budget } from './budget.js';
@@ -447,7 +447,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
 
 function describeError(error: unknown): { message: string; hint?: string } {
   // ModelError, WorkspaceError, RunFailure and the store's errors are all HintedErrors.
-  if (error instanceof HintedError) return { message: error.message, hint: error.hint };
+  if (error instanceof HintedError) return describeHinted(error);
   const message = error instanceof Error ? error.message : String(error);
   return { message: `Unexpected error: ${message}`, hint: 'This is a bug in Slipway; the run log (slipway log <run>) has the details.' };
 }
@@ -457,7 +457,6 @@ function summarizeFailures(v: Verification | null): string {
   const failed = [...(v.overriddenBy ?? []), ...v.findings.filter((f) => f.verdict === 'fail').map((f) => `${f.check}: ${f.evidence}`)];
   return failed.length ? failed.join('; ').slice(0, 600) : 'none';
 }
-
 
 /** The values in secret files (KEY=value lines and whole short files), for redaction. */
 async function secretValues(files: string[]): Promise<string[]> {

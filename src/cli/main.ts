@@ -7,6 +7,7 @@ import { NotFoundError, listRuns, prList, prShow, showLog } from './records.js';
 import { doctor } from './doctor.js';
 import { policyCommand, type PolicyFlags } from './policy-command.js';
 import { demo } from './demo.js';
+import { describeHinted } from '../protocol/index.js';
 
 declare const SLIPWAY_VERSION: string | undefined;
 const VERSION = typeof SLIPWAY_VERSION === 'string' ? SLIPWAY_VERSION : '0.0.0-dev';
@@ -211,10 +212,8 @@ export async function main(argv: string[], out: Output = processOutput, env: Nod
       out.stderr(`error: ${error.message}\n  ${error.hint}`);
       return EXIT.error;
     }
-    const e = error as { message?: string; hint?: string };
-    const message = e.message ?? String(error);
-    // Some errors (the store's) carry their hint in the message already: it is not printed twice.
-    out.stderr(`error: ${message}${e.hint && !message.includes(e.hint) ? `\n  ${e.hint}` : ''}`);
+    const { message, hint } = describeHinted(error);
+    out.stderr(`error: ${message}${hint ? `\n  ${hint}` : ''}`);
     return EXIT.error;
   }
 }

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from '../protocol/index.js';
-import { DEFAULT_CONFIG, mergeConfigLayers, newId } from '../protocol/index.js';
+import { DEFAULT_CONFIG, describeHinted, mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, dependencyCacheRoot, ensureHome, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
 import type { Output } from './output.js';
@@ -122,9 +122,7 @@ export async function runCommand(
   } catch (error) {
     // No store to record the run in: it is not recorded, but --json still ends with its status line.
     await abandonAhead();
-    const e = error as { message?: string; hint?: string };
-    const message = e.message ?? String(error);
-    const hint = e.hint && !message.includes(e.hint) ? e.hint : '';
+    const { message, hint } = describeHinted(error);
     const text = [message, hint].filter(Boolean).join(' ');
     return finish({ run: runId, status: 'failed', pr: null, error: text }, EXIT.error, `✗ ${message}${hint ? `\n  ${hint}` : ''}\n  (run ${runId} could not be recorded)`);
   }

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent, Decision, RunRecord, RunStore } from '../protocol/index.js';
+import { HintedError } from '../protocol/index.js';
 import { findChainBreak, GENESIS_HASH, hashEntry } from '../policy/ledger.js';
 import { sampleGate, samplePlan, samplePullRequest, sampleRun, sampleEvents } from './contract-fixtures.js';
 import { StoreError, type StoreErrorKind } from './store-error.js';
@@ -25,6 +26,8 @@ async function expectStoreError(promise: Promise<unknown>, kind: StoreErrorKind,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(StoreError);
+  // A HintedError: a run that fails on it says what happened and what to do, not "a bug in Slipway".
+  expect(error).toBeInstanceOf(HintedError);
   const storeError = error as StoreError;
   expect(storeError.kind).toBe(kind);
   if (mentions !== undefined) expect(storeError.message).toContain(mentions);

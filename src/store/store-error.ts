@@ -1,4 +1,5 @@
 /** The one error type every store adapter throws, so front ends can tell storage trouble from the rest. */
+import { HintedError } from '../protocol/errors.js';
 
 export type StoreErrorKind =
   | 'not_a_store' // the file is not a SQLite database, or belongs to another program
@@ -12,17 +13,17 @@ export type StoreErrorKind =
 
 /**
  * A storage failure. `message` is complete on its own (what happened, then what to do); `hint` repeats
- * the what-to-do part for front ends that lay it out separately.
+ * the what-to-do part for front ends that lay it out separately (describeHinted does not print it twice).
  */
-export class StoreError extends Error {
+export class StoreError extends HintedError {
   override name = 'StoreError';
 
   constructor(
     readonly kind: StoreErrorKind,
     what: string,
-    readonly hint: string,
+    hint: string,
     options?: { cause?: unknown },
   ) {
-    super(hint ? `${what} ${hint}` : what, options);
+    super(hint ? `${what} ${hint}` : what, hint, options);
   }
 }
