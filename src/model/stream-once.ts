@@ -5,7 +5,7 @@
  * tools, retries and validation, the orchestration of `streamText` (steps, tool execution, telemetry, result
  * promises) only cost time, about twice the provider's own per call in a fresh process.
  */
-import { InvalidResponseDataError, type LanguageModelV3, type LanguageModelV3StreamPart, type LanguageModelV3Usage } from '@ai-sdk/provider';
+import { InvalidResponseDataError, type LanguageModelV3, type LanguageModelV3Usage } from '@ai-sdk/provider';
 import type { ModelRequest, ToolCall } from '../protocol/model.js';
 import { toFunctionTools, toPrompt } from './convert.js';
 import { withActivity } from './activity.js';
@@ -86,48 +86,40 @@ export async function streamOnce(input: AttemptInput): Promise<AttemptOutput> {
         abortSignal: controller.signal,
         includeRawChunks: false,
       });
-      const reader = stream.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          const part: LanguageModelV3StreamPart = value;
-          switch (part.type) {
-            case 'text-delta':
-              parsed = true;
-              out.text += part.delta;
-              input.onTextDelta?.(part.delta);
-              break;
-            case 'tool-call': {
-              parsed = true;
-              // Unusable arguments go back to the model as the call's result, to be tried again.
-              const checked = checkToolArguments(request.tools, part.toolName, part.input);
-              out.toolCalls.push(
-                checked.ok
-                  ? { id: part.toolCallId, name: part.toolName, input: checked.input }
-                  : { id: part.toolCallId, name: part.toolName, input: undefined, inputError: checked.error },
-              );
-              break;
-            }
-            case 'finish':
-              finished = true;
-              out.usage = usageOf(part.usage);
-              out.finishReason = part.finishReason.unified;
-              // An empty answer still reports why it stopped and what it used; a stream of nothing readable
-              // ends with neither (the providers call that finish reason "other").
-              if (part.finishReason.unified !== 'other' || part.usage.inputTokens.total !== undefined) parsed = true;
-              break;
-            case 'error':
-              throw part.error;
-            default:
-              // Reasoning and the starts and ends of text and tool input are content too; the rest (stream
-              // start, response metadata) carries nothing we keep.
-              if (part.type.startsWith('reasoning') || part.type.startsWith('text-') || part.type.startsWith('tool-input')) parsed = true;
-              break;
+      for await (const part of stream) {
+        switch (part.type) {
+          case 'text-delta':
+            parsed = true;
+            out.text += part.delta;
+            input.onTextDelta?.(part.delta);
+            break;
+          case 'tool-call': {
+            parsed = true;
+            // Unusable arguments go back to the model as the call's result, to be tried again.
+            const checked = checkToolArguments(request.tools, part.toolName, part.input);
+            out.toolCalls.push(
+              checked.ok
+                ? { id: part.toolCallId, name: part.toolName, input: checked.input }
+                : { id: part.toolCallId, name: part.toolName, input: undefined, inputError: checked.error },
+            );
+            break;
           }
+          case 'finish':
+            finished = true;
+            out.usage = usageOf(part.usage);
+            out.finishReason = part.finishReason.unified;
+            // An empty answer still reports why it stopped and what it used; a stream of nothing readable
+            // ends with neither (the providers call that finish reason "other").
+            if (part.finishReason.unified !== 'other' || part.usage.inputTokens.total !== undefined) parsed = true;
+            break;
+          case 'error':
+            throw part.error;
+          default:
+            // Reasoning and the starts and ends of text and tool input are content too; the rest (stream
+            // start, response metadata) carries nothing we keep.
+            if (part.type.startsWith('reasoning') || part.type.startsWith('text-') || part.type.startsWith('tool-input')) parsed = true;
+            break;
         }
-      } finally {
-        reader.releaseLock();
       }
     });
     if (controller.signal.aborted) throw controller.signal.reason;

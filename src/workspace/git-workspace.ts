@@ -188,8 +188,8 @@ export class GitWorkspace implements Workspace {
     // a line break cannot be written as a pattern: it stays in the change.
     const lines = paths.filter((p) => !/[\n\r]/.test(p)).map((p) => `/${p.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, '\\ ')}`);
     if (lines.length === 0) return;
+    // No cached change to drop: staging no longer picks these up, so the next index differs from the kept one.
     await appendFile(join(this.dir, '.git', 'info', 'exclude'), `# slipway: made by installing and testing, not by the change\n${lines.join('\n')}\n`);
-    this.lastChanges = undefined;
   }
 
   async publishBranch(): Promise<void> {
