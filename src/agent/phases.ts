@@ -1,4 +1,6 @@
 /** The phases between setup and ship: plan, code, test-and-prove, verify. Each is a small function. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type {
   ChatMessage,
   Plan,
@@ -20,7 +22,7 @@ import {
   verdictParams,
   type ToolContext,
 } from '../tools/index.js';
-import { runTests } from '../workspace/index.js';
+import { mayHoldInlineTests, runTests, splitInlineTests } from '../workspace/index.js';
 import { converse, type LoopEnv } from './conversation.js';
 import { judge, type Judgement } from './evidence.js';
 import { CODER_SYSTEM, PLANNER_SYSTEM, VERIFIER_SYSTEM, coderTask, plannerTask } from './prompts.js';
@@ -105,8 +107,10 @@ export async function testPhase(
   noTestReason: string | undefined,
 ): Promise<TestOutcome> {
   const plan = env.testPlan;
-  const changed = await env.workspace.changedFiles();
-  const changedTestFiles = changed.filter((c) => c.status !== 'deleted' && isTestFile(c.path)).map((c) => c.path);
+  const changed = (await env.workspace.changedFiles()).filter((c) => c.status !== 'deleted').map((c) => c.path);
+  const inline = plan ? await inlineTests(env, changed.filter((p) => !isTestFile(p) && mayHoldInlineTests(p))) : { whole: [], split: {} };
+  const wholeTestFiles = [...changed.filter(isTestFile), ...inline.whole];
+  const changedTestFiles = [...wholeTestFiles, ...Object.keys(inline.split)];
   if (!plan) {
     return { after: null, ...judge({ command: null, baseline, after: null, proof: null, changedTestFiles, noTestReason }) };
   }
@@ -117,7 +121,7 @@ export async function testPhase(
   await env.emit({ type: 'tests', when: 'after', command: plan.command, counts: after.counts, ...reason(after) });
   let proof: TestRunResult | null = null;
   if (changedTestFiles.length > 0) {
-    const overlay = await env.workspace.checkoutBaseWith(changedTestFiles);
+    const overlay = await env.workspace.checkoutBaseWith(wholeTestFiles, inline.split);
     try {
       // Seen where the clone is: what the install wrote into the clone (an editable package) leads to the base.
       proof = await runTests(env.baseRunner(overlay.dir), env.workspace.dir, plan, {
@@ -130,6 +134,26 @@ export async function testPhase(
     await env.emit({ type: 'tests', when: 'proof', command: plan.command, counts: proof.counts, ...reason(proof) });
   }
   return { after, ...judge({ command: plan.command, baseline, after, proof, changedTestFiles, noTestReason }) };
+}
+
+/**
+ * Changed files whose tests sit beside their code (Rust's `#[cfg(test)]` modules): those whose tests alone
+ * changed go into the proof whole; those whose code changed too go in as the base code with the new tests.
+ */
+async function inlineTests(env: PhaseEnv, files: string[]): Promise<{ whole: string[]; split: Record<string, string> }> {
+  const whole: string[] = [];
+  const split: Record<string, string> = {};
+  for (const file of files) {
+    const current = await readFile(path.join(env.workspace.dir, file), 'utf8').catch(() => null);
+    if (current === null) continue;
+    const change = await splitInlineTests(await env.workspace.readAtBase(file), current);
+    if (change.kind === 'tests-only') whole.push(file);
+    else if (change.kind === 'split') split[file] = change.content;
+    else if (change.kind === 'unsplittable') {
+      await env.emit({ type: 'notice', message: `the tests in ${file} cannot be proven apart from its code (${change.reason}); the suite judges them` });
+    }
+  }
+  return { whole, split };
 }
 
 /** A fresh conversation: goal, checks, diff and evidence only; none of the coder's transcript. */

@@ -8,6 +8,7 @@ const TEST_PATTERNS: RegExp[] = [
   /(^|\/)src\/test\//, // Maven and Gradle
   /Tests?\.(java|kt|scala|cs)$/,
   /_spec\.rb$/,
+  /(^|\/)tests?\.rs$/, // a Rust test module in its own file (`#[cfg(test)] mod tests;`)
 ];
 
 export function isTestFile(path: string): boolean {

@@ -51,10 +51,11 @@ export interface Workspace {
   /** Contents of a file at the base commit, or null when it did not exist there. */
   readAtBase(path: string): Promise<string | null>;
   /**
-   * Make a throwaway work tree at the base commit with the given files overlaid from the current tree
+   * Make a throwaway work tree at the base commit with the given files overlaid from the current tree, and
+   * the files of `contents` written as given (a file whose proof takes only part of the change: its tests)
    * (used to prove that new tests fail before the change). Returns its path and a disposer.
    */
-  checkoutBaseWith(paths: string[]): Promise<{ dir: string; dispose(): Promise<void> }>;
+  checkoutBaseWith(paths: string[], contents?: Record<string, string>): Promise<{ dir: string; dispose(): Promise<void> }>;
   /** Untracked files in the work tree that no ignore rule covers (folders end with /). */
   untracked(): Promise<string[]>;
   /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareAhead, prepareWorkspace, slugify } from './clone.js';
@@ -291,6 +291,24 @@ describe('GitWorkspace', () => {
     await base.dispose();
     expect(existsSync(base.dir)).toBe(false);
     expect(gitCmd(workspace.dir, 'worktree', 'list')).not.toContain(base.dir);
+  });
+
+  it('writes given contents into the base checkout, never through a link out of it', async () => {
+    const outside = tempDir('slipway-outside-');
+    cleanup.push(outside);
+    const { repo, workspacesDir } = fixture({ 'src/lib.rs': 'base code\n', 'a.txt': 'a\n' });
+    symlinkSync(outside, join(repo, 'linked'));
+    gitCmd(repo, 'add', '-A');
+    gitCmd(repo, 'commit', '-qm', 'a link to a folder outside');
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'src', 'lib.rs'), 'new code\nnew tests\n');
+    const base = await workspace.checkoutBaseWith([], { 'src/lib.rs': 'base code\nnew tests\n' });
+    expect(readFileSync(join(base.dir, 'src', 'lib.rs'), 'utf8')).toBe('base code\nnew tests\n');
+    expect(readFileSync(join(workspace.dir, 'src', 'lib.rs'), 'utf8')).toBe('new code\nnew tests\n');
+    await base.dispose();
+    await expect(workspace.checkoutBaseWith([], { 'linked/escape.rs': 'x' })).rejects.toMatchObject({ code: 'unsafe_path' });
+    await expect(workspace.checkoutBaseWith([], { '../escape.rs': 'x' })).rejects.toMatchObject({ code: 'unsafe_path' });
+    expect(readdirSync(outside)).toEqual([]);
   });
 
   it('never follows a symlinked folder out of the tree when overlaying files', async () => {

@@ -1,6 +1,6 @@
 /** The `Workspace` port over a private clone: commits, diffs against the base, base checkouts, publishing. */
 import { randomBytes } from 'node:crypto';
-import { appendFile, copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rm, rmdir, symlink } from 'node:fs/promises';
+import { appendFile, copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { FileChange, Workspace } from '../protocol/workspace.js';
 import { WorkspaceError } from './errors.js';
@@ -152,8 +152,9 @@ export class GitWorkspace implements Workspace {
     return result.exitCode === 0 ? result.stdout : null;
   }
 
-  async checkoutBaseWith(paths: string[]): Promise<{ dir: string; dispose(): Promise<void> }> {
+  async checkoutBaseWith(paths: string[], contents: Record<string, string> = {}): Promise<{ dir: string; dispose(): Promise<void> }> {
     const rels = paths.map(safeRelative);
+    const written = Object.entries(contents).map(([rel, text]) => [safeRelative(rel), text] as const);
     const target = join(this.runDir, `base-${++this.checkouts}`);
     await rm(target, { recursive: true, force: true });
     await this.git(['worktree', 'add', '--detach', '--quiet', target, this.baseCommit]);
@@ -164,6 +165,13 @@ export class GitWorkspace implements Workspace {
     };
     try {
       for (const rel of rels) await overlay(this.dir, target, rel);
+      for (const [rel, text] of written) {
+        const dst = join(target, rel);
+        await assertParentInside(target, dst, rel);
+        await rm(dst, { recursive: true, force: true });
+        await mkdir(dirname(dst), { recursive: true });
+        await writeFile(dst, text);
+      }
       // Installed dependencies are ignored files, so the checkout lacks them: link them in.
       for (const name of DEPENDENCY_DIRS) {
         const src = join(this.dir, name);

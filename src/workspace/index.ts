@@ -1,6 +1,7 @@
 /** workspace/: per-run clones, branches, diffs, the sandboxed command runner, and running tests. */
 export { prepareAhead, prepareWorkspace, reopenWorkspace, slugify, DEFAULT_AUTHOR, type PreparedAhead, type PrepareWorkspaceOptions } from './clone.js';
 export { reopenOrReclone, type RecloneOptions } from './reclone.js';
+export { mayHoldInlineTests, splitInlineTests, type InlineTestChange } from './inline-tests.js';
 export { WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { GitWorkspace } from './git-workspace.js';
 export { git, GitError, type GitOptions, type GitResult } from './git.js';

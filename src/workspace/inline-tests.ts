@@ -1,0 +1,135 @@
+/**
+ * Tests that live in the file of the code they test: Rust's `#[cfg(test)] mod tests { ... }` inside `src/`.
+ * Proving a new test needs the base commit's code with only the change's tests, so such a file is split, with a
+ * real parser (tree-sitter; strings, raw strings, lifetimes and nested comments are no trouble), into its code
+ * and its test modules.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Language, Node, Parser } from '@vscode/tree-sitter-wasm';
+
+/** What the proof takes of one changed file with inline tests. */
+export type InlineTestChange =
+  /** Its test modules are as on the base commit: a change of code only, kept out of the proof. */
+  | { kind: 'code-only' }
+  /** Only its test modules changed: the whole file goes into the proof. */
+  | { kind: 'tests-only' }
+  /** Code and tests changed: the proof takes this content, the base commit's code with the change's tests. */
+  | { kind: 'split'; content: string }
+  /** It cannot be split (a parse error, a test module nested where the base has none): judged by the suite. */
+  | { kind: 'unsplittable'; reason: string };
+
+/** Files whose tests may sit beside their code. */
+export function mayHoldInlineTests(file: string): boolean {
+  return file.endsWith('.rs');
+}
+
+/** One `#[cfg(test)]` module: its attributes and body, and the names of the modules around it. */
+interface TestRegion {
+  key: string;
+  start: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * Splits a changed Rust file. `base` is its content on the base commit (null: new with the change, so nothing
+ * of it exists to run the tests against, and it stays out of the proof).
+ */
+export async function splitInlineTests(base: string | null, changed: string): Promise<InlineTestChange> {
+  if (base === null) return { kind: 'code-only' };
+  const parser = await rustParser();
+  const before = regions(parser, base);
+  const after = regions(parser, changed);
+  if (!before || !after) return { kind: 'unsplittable', reason: 'it does not parse as Rust' };
+  const testsOf = (rs: TestRegion[]) => new Map(rs.map((r) => [r.key, r.text]));
+  const [testsBefore, testsAfter] = [testsOf(before), testsOf(after)];
+  const sameTests = testsBefore.size === testsAfter.size && [...testsAfter].every(([k, t]) => testsBefore.get(k) === t);
+  if (sameTests) return { kind: 'code-only' };
+  if (squeeze(without(base, before)) === squeeze(without(changed, after))) return { kind: 'tests-only' };
+
+  // The base text, each of its test modules replaced by the change's (or dropped); new top-level ones appended.
+  let content = base;
+  for (const r of [...before].sort((a, b) => b.start - a.start)) {
+    content = content.slice(0, r.start) + (testsAfter.get(r.key) ?? '') + content.slice(r.end);
+  }
+  const added = after.filter((r) => !testsBefore.has(r.key));
+  const nested = added.find((r) => r.key.includes('::'));
+  if (nested) return { kind: 'unsplittable', reason: `its new test module ${nested.key} sits inside a module the base commit has no tests in` };
+  if (added.length > 0) content = `${content.replace(/\s*$/, '\n')}\n${added.map((r) => r.text).join('\n\n')}\n`;
+  return { kind: 'split', content };
+}
+
+/** The file's test modules, at any depth; null when the file has a syntax error. */
+function regions(parser: Parser, text: string): TestRegion[] | null {
+  const tree = parser.parse(text);
+  if (!tree) return null;
+  try {
+    if (tree.rootNode.hasError) return null;
+    const found: TestRegion[] = [];
+    collect(tree.rootNode, [], text, found);
+    return found;
+  } finally {
+    tree.delete();
+  }
+}
+
+function collect(list: Node, outer: string[], text: string, found: TestRegion[]): void {
+  let attributes: Node[] = [];
+  for (const node of list.namedChildren) {
+    if (!node) continue;
+    if (node.type === 'attribute_item') {
+      attributes.push(node);
+      continue;
+    }
+    if (node.type === 'line_comment' || node.type === 'block_comment') continue; // between attributes and item
+    const name = node.type === 'mod_item' ? node.childForFieldName('name')?.text : undefined;
+    const body = node.type === 'mod_item' ? node.childForFieldName('body') : null;
+    if (name && body) {
+      const first = attributes[0];
+      if (first && attributes.some((a) => isCfgTest(a.text))) {
+        found.push({ key: [...outer, name].join('::'), start: first.startIndex, end: node.endIndex, text: text.slice(first.startIndex, node.endIndex) });
+      } else {
+        collect(body, [...outer, name], text, found);
+      }
+    }
+    attributes = [];
+  }
+}
+
+/** `#[cfg(test)]`, and `#[cfg(all(test, ...))]`. */
+function isCfgTest(attribute: string): boolean {
+  return /^#\[\s*cfg\s*\(\s*(all\s*\(\s*)?test\s*[,)]/.test(attribute);
+}
+
+function without(text: string, rs: TestRegion[]): string {
+  let out = text;
+  for (const r of [...rs].sort((a, b) => b.start - a.start)) out = out.slice(0, r.start) + out.slice(r.end);
+  return out;
+}
+
+/** Layout aside: code that differs only in blank lines and indentation is the same code. */
+function squeeze(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+let parserOnce: Promise<Parser> | null = null;
+
+/** The Rust parser, loaded on first use (about 50 ms) and kept for the process. */
+function rustParser(): Promise<Parser> {
+  parserOnce ??= (async () => {
+    // A UMD bundle: required, so that every loader (Node, vitest, the CLI's bundle) sees the same exports.
+    const require = createRequire(import.meta.url);
+    const treeSitter = require('@vscode/tree-sitter-wasm') as typeof import('@vscode/tree-sitter-wasm');
+    const dir = path.dirname(require.resolve('@vscode/tree-sitter-wasm'));
+    await treeSitter.Parser.init({ locateFile: (file: string) => path.join(dir, file) });
+    const rust: Language = await treeSitter.Language.load(path.join(dir, 'tree-sitter-rust.wasm'));
+    const parser = new treeSitter.Parser();
+    parser.setLanguage(rust);
+    return parser;
+  })();
+  parserOnce.catch(() => {
+    parserOnce = null;
+  });
+  return parserOnce;
+}
