@@ -20,6 +20,8 @@ export interface Conversation {
   stopTool: string;
   /** Watches this conversation for no progress (one per role: a planner's read is no coder's repeat). */
   supervisor: Supervisor;
+  /** Called after each whole exchange (the model's calls and all their results), to keep the conversation. */
+  onExchange?: (messages: ChatMessage[]) => Promise<void>;
 }
 
 export interface LoopEnv {
@@ -136,6 +138,7 @@ export async function converse(conversation: Conversation, env: LoopEnv, resumeR
     }
     conversation.messages.push({ role: 'tool', results });
     pending = null;
+    await conversation.onExchange?.(conversation.messages);
     if (stopped) return stopped.input;
   }
 }

@@ -89,9 +89,11 @@ export async function codePhase(
   supervisor: Supervisor,
   /** Going on from a gate: the results of the last message's calls that ran before it. */
   resumeResults?: ToolResult[],
+  /** Keeps the conversation after each exchange, so a run killed outright goes on in it when resumed. */
+  onExchange?: (messages: ChatMessage[]) => Promise<void>,
 ): Promise<{ summary: string; noTestReason?: string }> {
   const input = finishParams.parse(
-    await converse({ role: 'coder', system: CODER_SYSTEM, messages, tools: CODER_TOOLS, stopTool: 'finish', supervisor }, env, resumeResults),
+    await converse({ role: 'coder', system: CODER_SYSTEM, messages, tools: CODER_TOOLS, stopTool: 'finish', supervisor, ...(onExchange ? { onExchange } : {}) }, env, resumeResults),
   );
   return { summary: input.summary, ...(input.no_test_reason ? { noTestReason: input.no_test_reason } : {}) };
 }

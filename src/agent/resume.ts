@@ -40,7 +40,9 @@ export function resumeRefusal(
 export function resumedBecause(previous: RunRecord, resume: NonNullable<RunRequest['resume']>): string {
   if (resume.revise) return `Your pull request ${resume.revise.pr} is open for review, and a reviewer asked for changes.`;
   if (previous.status === 'awaiting_approval') return 'You are resuming this run after it waited for a person\'s approval.';
-  if (!TERMINAL_STATUSES.includes(previous.status)) return `You are resuming this run after it was cut off while ${previous.status} (the process ended without saying so).`;
+  if (!TERMINAL_STATUSES.includes(previous.status)) {
+    return `You are resuming this run after it was cut off while ${previous.status} (the process ended without saying so). A step under way then may have changed files without its result reaching you: look at the work tree before you go on.`;
+  }
   if (previous.status === 'escalated') return `You are resuming this run after it escalated with: ${previous.question ?? 'a question'}.`;
   return `You are resuming this run after it was ${previous.status}.`;
 }

@@ -143,6 +143,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   let network: PolicyNetwork | null = null;
   /** The coder's conversation, kept when the run stops short of a PR (or opens one) so a resumed run goes on in it. */
   let coderTalk: ChatMessage[] | undefined;
+  let talkNotKept = false;
   // This process holds the run until it returns: another cannot take it, and a crash can be told apart.
   const release = holdRun(deps.workspacesDir, runId);
 
@@ -348,7 +349,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     let verification: Verification | null = null;
     for (let round = 1; round <= request.config.verifyRounds; round++) {
       await enter('code', 'coding');
-      const finished = await codePhase(env, coder, coderSupervisor, pendingResults);
+      const finished = await codePhase(env, coder, coderSupervisor, pendingResults, keepCoderTalk);
       pendingResults = undefined;
       await ws.commitAll(`slipway: ${firstLine(request.goal)}\n\n${finished.summary}`);
       await enter('test', 'testing');
@@ -386,15 +387,21 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await store.updateRun(runId, { usage: budget.usage, steps: budget.steps }).catch(() => undefined);
   }
 
-  /** Saves the coder's conversation, whole exchanges only: a tool call left without its result is dropped. */
+  /**
+   * Saves the coder's conversation, whole exchanges only (a tool call left without its result is dropped): after
+   * every exchange, so a run killed outright goes on in it, and when the run comes to rest. A failure to save
+   * costs only the resumed run its transcript; it is said once.
+   */
   async function keepCoderTalk(): Promise<void> {
     if (!coderTalk?.length) return;
     const messages = [...coderTalk];
     const last = messages.at(-1);
     if (last?.role === 'assistant' && last.toolCalls?.length) messages.pop();
-    await store.saveConversation(runId, { role: 'coder', messages, results: [] }).catch((e: unknown) =>
-      emit({ type: 'notice', message: `could not keep the conversation for a resumed run: ${e instanceof Error ? e.message : String(e)}` }),
-    );
+    await store.saveConversation(runId, { role: 'coder', messages, results: [] }).catch(async (e: unknown) => {
+      if (talkNotKept) return;
+      talkNotKept = true;
+      await emit({ type: 'notice', message: `could not keep the conversation for a resumed run: ${e instanceof Error ? e.message : String(e)}` });
+    });
   }
 
   async function settle(error: unknown): Promise<RunOutcome> {

@@ -84,4 +84,10 @@ it('a run killed outright (SIGKILL) can be resumed, while a live one cannot be t
   expect(resumed.json.at(-1), resumed.stderr + resumed.stdout.slice(-1500)).toMatchObject({ run, status: 'pr_open' });
   expect(s.h.server.requests[asked]!.rawBody).toContain('cut off while coding');
   expect(s.h.server.requests[asked]!.rawBody).toContain('src/cart.js'); // the fix made before the crash was kept
+  // The coder goes on in its conversation, kept after every exchange: the fix's call and the words before it are
+  // there; the call cut off (the sleep) is not.
+  expect(s.h.server.requests[asked]!.rawBody).toContain('Fixing the calculation.');
+  expect(s.h.server.requests[asked]!.rawBody).toContain('subtotal * (1 - discountPercent / 100)');
+  expect(s.h.server.requests[asked]!.rawBody).toContain('look at the work tree');
+  expect(s.h.server.requests[asked]!.rawBody).not.toContain(marker);
 });
