@@ -62,7 +62,15 @@ describe('splitInlineTests (Rust, parsed by tree-sitter)', () => {
   it('cannot split a file that does not parse, or a new test module inside a module without tests', async () => {
     expect(await splitInlineTests(`${CODE}\n${TESTS}`, `${FIXED}\nfn broken( {\n${withNewTest(TESTS)}`)).toMatchObject({ kind: 'unsplittable', reason: expect.stringMatching(/does not parse/) });
     const result = await splitInlineTests(`pub mod text {\n${CODE}}\n`, `pub mod text {\n${FIXED}\n${TESTS}}\n`);
-    expect(result).toMatchObject({ kind: 'unsplittable', reason: expect.stringMatching(/text::tests/) });
+    expect(result).toMatchObject({ kind: 'unsplittable', reason: expect.stringMatching(/new test code tests sits inside module text/) });
+  });
+
+  it('counts any item gated on cfg(test), and #[test] functions, as test code; cfg(not(test)) is code', async () => {
+    const helper = '#[cfg(test)]\nfn sample() -> &\'static str {\n    "a  b"\n}\n';
+    const loose = '#[test]\nfn loose() {\n    assert_eq!(word_count(sample()), 2);\n}\n';
+    const notTest = '#[cfg(not(test))]\nfn only_outside_tests() {}\n';
+    const result = await splitInlineTests(`${CODE}\n${notTest}`, `${FIXED}\n${notTest.replace('{}', '{ }')}\n${helper}\n${loose}`);
+    expect(result).toEqual({ kind: 'split', content: `${CODE}\n${notTest}\n${helper}\n${loose}` });
   });
 
   it('looks only at Rust files', () => {

@@ -24,9 +24,15 @@ export function mayHoldInlineTests(file: string): boolean {
   return file.endsWith('.rs');
 }
 
-/** One `#[cfg(test)]` module: its attributes and body, and the names of the modules around it. */
+/**
+ * One item of test code with its attributes: a `#[cfg(test)]` module, function, `use` or impl, or a `#[test]`
+ * function outside such a module. Its key names it among the modules around it.
+ */
 interface TestRegion {
   key: string;
+  /** The modules it sits in, outermost first, and its own name (or its text, for an item without one). */
+  outer: string[];
+  name: string;
   start: number;
   end: number;
   text: string;
@@ -54,8 +60,8 @@ export async function splitInlineTests(base: string | null, changed: string): Pr
     content = content.slice(0, r.start) + (testsAfter.get(r.key) ?? '') + content.slice(r.end);
   }
   const added = after.filter((r) => !testsBefore.has(r.key));
-  const nested = added.find((r) => r.key.includes('::'));
-  if (nested) return { kind: 'unsplittable', reason: `its new test module ${nested.key} sits inside a module the base commit has no tests in` };
+  const nested = added.find((r) => r.outer.length > 0);
+  if (nested) return { kind: 'unsplittable', reason: `its new test code ${nested.name} sits inside module ${nested.outer.join('::')}, which has no test code on the base commit` };
   if (added.length > 0) content = `${content.replace(/\s*$/, '\n')}\n${added.map((r) => r.text).join('\n\n')}\n`;
   return { kind: 'split', content };
 }
@@ -83,23 +89,22 @@ function collect(list: Node, outer: string[], text: string, found: TestRegion[])
       continue;
     }
     if (node.type === 'line_comment' || node.type === 'block_comment') continue; // between attributes and item
-    const name = node.type === 'mod_item' ? node.childForFieldName('name')?.text : undefined;
+    const first = attributes[0];
+    const name = node.childForFieldName('name')?.text;
     const body = node.type === 'mod_item' ? node.childForFieldName('body') : null;
-    if (name && body) {
-      const first = attributes[0];
-      if (first && attributes.some((a) => isCfgTest(a.text))) {
-        found.push({ key: [...outer, name].join('::'), start: first.startIndex, end: node.endIndex, text: text.slice(first.startIndex, node.endIndex) });
-      } else {
-        collect(body, [...outer, name], text, found);
-      }
+    if (first && attributes.some((a) => isTestAttribute(a.text))) {
+      const own = name ?? text.slice(node.startIndex, node.endIndex);
+      found.push({ key: [...outer, `${node.type}:${own}`].join('::'), outer, name: name ?? node.type, start: first.startIndex, end: node.endIndex, text: text.slice(first.startIndex, node.endIndex) });
+    } else if (name && body) {
+      collect(body, [...outer, name], text, found);
     }
     attributes = [];
   }
 }
 
-/** `#[cfg(test)]`, and `#[cfg(all(test, ...))]`. */
-function isCfgTest(attribute: string): boolean {
-  return /^#\[\s*cfg\s*\(\s*(all\s*\(\s*)?test\s*[,)]/.test(attribute);
+/** `#[cfg(test)]` or `#[cfg(all(test, ...))]` on any item; `#[test]`, `#[tokio::test]`, `#[rstest]` on a function. */
+function isTestAttribute(attribute: string): boolean {
+  return /^#\[\s*cfg\s*\(\s*(all\s*\(\s*)?test\s*[,)]/.test(attribute) || /^#\[\s*(?:[\w]+::)*(?:test|rstest|test_case|quickcheck)\s*[\](]/.test(attribute);
 }
 
 function without(text: string, rs: TestRegion[]): string {
