@@ -85,6 +85,45 @@ describe('detectTestPlan', () => {
     expect((await detectTestPlan(project({ 'pyproject.toml': '[tool.pytest.ini_options]\n[tool.black]\n', 'tests/test_a.py': '' })))?.install).toBeNull();
   });
 
+  it('installs the development groups tests need: PEP 735 dependency groups and Poetry\'s, with their versions', async () => {
+    const venv = 'python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install';
+    const uv = [
+      '[project]',
+      'name = "Slugs_Kit"',
+      '[dependency-groups]',
+      'lint = ["ruff"]',
+      'Dev = ["pytest>=8", { include-group = "Test-Utils" }, { include-group = "dev" }, "slugs-kit[fast]"]',
+      'test_utils = ["inflection==0.5.1", "pytest-cov; python_version >= \'3.9\'"]',
+      '[tool.pytest.ini_options]',
+    ].join('\n');
+    expect((await detectTestPlan(project({ 'pyproject.toml': uv, 'tests/test_a.py': '' })))?.install).toBe(
+      `${venv} -e '.' 'pytest>=8' 'inflection==0.5.1' 'pytest-cov; python_version >= '\\''3.9'\\''' `.trim(),
+    );
+    const poetry = [
+      '[tool.poetry]',
+      'name = "p"',
+      '[tool.poetry.dependencies]',
+      'python = "^3.9"',
+      'requests = "^2.31"',
+      '[tool.poetry.group.dev.dependencies]',
+      'pytest = "^8.1.2"',
+      'freezegun = "~1.4"',
+      'zero = "^0.3.1"',
+      'pinned = "2.0"',
+      'ranged = ">=1.0, <3"',
+      'either = "^1 || ^2"',
+      'extras = { version = "*", extras = ["socks"] }',
+      'local = { path = "../local" }',
+      '[tool.poetry.dev-dependencies]',
+      'black = "*"',
+    ].join('\n');
+    expect((await detectTestPlan(project({ 'pyproject.toml': poetry, 'tests/test_a.py': '' })))?.install).toBe(
+      `${venv} -e '.' 'pytest>=8.1.2,<9' 'freezegun>=1.4,<1.5' 'zero>=0.3.1,<0.4' 'pinned==2.0' 'ranged>=1.0,<3' 'either' 'extras[socks]' 'black'`,
+    );
+    // Not TOML: no groups (pip then says what is wrong with the file).
+    expect((await detectTestPlan(project({ 'pyproject.toml': '[project\nname = "x"\n', 'tests/test_a.py': '' })))?.install).toBeNull();
+  });
+
   it('knows go, cargo, maven, gradle and make', async () => {
     expect(await detectTestPlan(project({ 'go.mod': 'module x\n' }))).toEqual({ command: 'go test -v ./...', framework: 'go', source: 'go.mod', install: null });
     expect((await detectTestPlan(project({ 'go.mod': 'module x\n', 'go.sum': '' })))?.install).toBe('go mod download && go mod verify');

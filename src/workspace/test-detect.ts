@@ -1,6 +1,7 @@
 /** Find how a repository runs its tests and installs its dependencies. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import type { TestFramework, TestPlan } from '../protocol/tests.js';
 
 /** What a user configured; `command` is the config file's name for the test command, `test` an alias. */
@@ -179,9 +180,115 @@ async function pythonInstall(dir: string): Promise<string | null> {
     const extras = pyproject ? testExtras(pyproject) : [];
     parts.push(`-e '.${extras.length ? `[${extras.join(',')}]` : ''}'`);
   }
+  // What the tests need beyond the package: a dependency group (uv, PDM, Hatch) or Poetry's dev group.
+  parts.push(...(pyproject ? devRequirements(pyproject) : []).map(shellQuote));
   if (parts.length === 0) return null;
   // --system-site-packages: pytest and friends already installed in the toolchain stay usable.
   return `python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install ${parts.join(' ')}`;
+}
+
+/** The groups tests usually need, in the order they are looked for. */
+const TEST_GROUPS = ['test', 'tests', 'testing', 'dev'];
+
+/**
+ * Requirements (PEP 508) of the development groups that tests usually need: PEP 735 `[dependency-groups]`
+ * (with `include-group`) and Poetry's `[tool.poetry.group.<name>.dependencies]` or `dev-dependencies`, whose
+ * version constraints (`^1.2`, `~1.2`) are written as pip reads them. Entries pip cannot take from a registry
+ * (a git, path or url dependency) are left out. A pyproject.toml that is not valid TOML gives none.
+ */
+export function devRequirements(pyproject: string): string[] {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(pyproject);
+  } catch {
+    return [];
+  }
+  const out = new Set<string>();
+  const groups = table(doc['dependency-groups']);
+  const byName = new Map(Object.entries(groups).map(([name, entries]) => [normalizeName(name), entries]));
+  const include = (name: string, seen: Set<string>): void => {
+    const key = normalizeName(name);
+    if (seen.has(key)) return;
+    seen.add(key);
+    const entries = byName.get(key);
+    if (!Array.isArray(entries)) return;
+    for (const entry of entries) {
+      if (typeof entry === 'string') out.add(entry.trim());
+      else if (typeof table(entry)['include-group'] === 'string') include(table(entry)['include-group'] as string, seen);
+    }
+  };
+  for (const name of TEST_GROUPS) include(name, new Set());
+  // A group may name the project itself (`"mathx[test]"`): the editable install already brings it.
+  const own = typeof table(doc.project).name === 'string' ? normalizeName(table(doc.project).name as string) : null;
+  for (const r of out) if (own && normalizeName(/^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(r)?.[0] ?? '') === own) out.delete(r);
+
+  const poetry = table(table(doc.tool).poetry);
+  const poetryGroups = table(poetry.group);
+  const poetryDeps = [
+    ...TEST_GROUPS.map((name) => table(table(poetryGroups[name]).dependencies)),
+    table(poetry['dev-dependencies']),
+  ];
+  for (const deps of poetryDeps) {
+    for (const [name, spec] of Object.entries(deps)) {
+      const requirement = poetryRequirement(name, spec);
+      if (requirement) out.add(requirement);
+    }
+  }
+  return [...out].filter((r) => r.length > 0);
+}
+
+/** A Poetry dependency as a PEP 508 requirement, or null (python itself, or one that is not on a registry). */
+export function poetryRequirement(name: string, spec: unknown): string | null {
+  if (name.toLowerCase() === 'python' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return null;
+  const detail = typeof spec === 'string' ? { version: spec } : table(spec);
+  if (typeof spec !== 'string' && ('git' in detail || 'path' in detail || 'url' in detail)) return null;
+  const extras = Array.isArray(detail.extras) ? detail.extras.filter((e): e is string => typeof e === 'string' && /^[\w.-]+$/.test(e)) : [];
+  const version = typeof detail.version === 'string' ? poetryVersion(detail.version) : '';
+  return `${name}${extras.length ? `[${extras.join(',')}]` : ''}${version}`;
+}
+
+/** Poetry's constraint syntax as PEP 440: `^1.2.3` is `>=1.2.3,<2.0.0`, `~1.2` is `>=1.2,<1.3`, `1.2` is `==1.2`. */
+export function poetryVersion(constraint: string): string {
+  const c = constraint.trim();
+  if (c === '' || c === '*') return '';
+  if (c.includes('||')) return ''; // an alternative pip cannot say: any version, and the resolver picks
+  const parts = c.split(',').map((p) => p.trim()).filter(Boolean);
+  const out: string[] = [];
+  for (const p of parts) {
+    const m = /^([\^~])\s*(\d+(?:\.\d+)*)$/.exec(p);
+    if (m) {
+      const nums = m[2]!.split('.').map(Number);
+      let upper: number[];
+      if (m[1] === '^') {
+        const first = nums.findIndex((n) => n !== 0);
+        const at = first === -1 ? nums.length - 1 : first;
+        upper = [...nums.slice(0, at), nums[at]! + 1];
+      } else {
+        upper = nums.length === 1 ? [nums[0]! + 1] : [nums[0]!, nums[1]! + 1];
+      }
+      out.push(`>=${m[2]}`, `<${upper.join('.')}`);
+    } else if (/^\d+(?:\.\d+)*(?:\.\*)?$/.test(p)) {
+      out.push(`==${p}`);
+    } else if (/^(?:==|!=|>=|<=|>|<|~=)\s*[\w.*+!-]+$/.test(p)) {
+      out.push(p.replace(/\s+/g, ''));
+    } else {
+      return ''; // not understood: any version
+    }
+  }
+  return out.join(',');
+}
+
+function table(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** PEP 503 name normalisation, as PEP 735 compares group names. */
+function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The extras of [project.optional-dependencies] that tests usually need. */

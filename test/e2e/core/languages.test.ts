@@ -136,7 +136,7 @@ describe('slipway run opens a pull request in other languages', () => {
     expect(git(repo, 'show', `${pr.branch}:clamp.go`)).toContain('\t\treturn hi');
     expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['clamp.go', 'clamp_test.go']);
   }, 180_000);
-  it.runIf(has('python3', '-m', 'pytest', '--version'))('Python: a src/ layout package is installed editable (its build backend from PyPI) so its tests import it', async () => {
+  it.runIf(has('python3', '-m', 'pytest', '--version'))('Python: a src/ layout package is installed editable (its build backend from PyPI), with its dev dependency group, so its tests import both', async () => {
     repo = committedRepo('slipway-py-mathx-', {
       'pyproject.toml': [
         '[build-system]',
@@ -147,12 +147,17 @@ describe('slipway run opens a pull request in other languages', () => {
         'name = "mathx"',
         'version = "0.1.0"',
         '',
+        '[dependency-groups]',
+        'dev = [{ include-group = "test" }]',
+        'test = ["inflection==0.5.1"]',
+        '',
         '[tool.pytest.ini_options]',
         'testpaths = ["tests"]',
         '',
       ].join('\n'),
       'src/mathx/__init__.py': 'def mean(values):\n    """The arithmetic mean."""\n    return sum(values) // len(values)\n',
-      'tests/test_mathx.py': 'from mathx import mean\n\n\ndef test_mean_of_even_total():\n    assert mean([2, 4]) == 3\n',
+      // inflection comes only from the dependency group: the baseline passes only if the install brought it.
+      'tests/test_mathx.py': 'import inflection\nfrom mathx import mean\n\n\ndef test_mean_of_even_total():\n    assert mean([2, 4]) == 3\n    assert inflection.underscore("MeanValue") == "mean_value"\n',
     });
     h.server.turns(
       fixTurns({
@@ -168,7 +173,7 @@ describe('slipway run opens a pull request in other languages', () => {
     expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
     expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
     expect(pr.tests.newTests).toEqual([{ file: 'tests/test_mathx.py', test: 'tests/test_mathx.py::test_mean_of_odd_total', failedBefore: true, passedAfter: true }]);
-    expect(pr.decisions).toContainEqual(expect.objectContaining({ action: expect.stringMatching(/install dependencies.*pip install -e '\.'/) }));
+    expect(pr.decisions).toContainEqual(expect.objectContaining({ action: expect.stringMatching(/install dependencies.*pip install -e '\.' 'inflection==0\.5\.1'/) }));
     // The editable install's egg-info is left out of the change, and said so.
     expect(pr.decisions).toContainEqual(expect.objectContaining({ by: 'agent', action: expect.stringMatching(/leave out of the change what installing and testing made: .*src\/mathx\.egg-info\//) }));
     expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/mathx/__init__.py', 'tests/test_mathx.py']);
