@@ -203,7 +203,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     };
     // A secret committed to the repository stays readable through .git inside the sandbox (git show HEAD:.env),
     // so its values join the redaction list before any command runs.
-    deps.addSecrets?.(await secretValues(filesToMask(ws.dir, policy.masks)));
+    deps.addSecrets?.(await secretValues(await filesToMask(ws.dir, policy.masks)));
     // Network off unless a rule allows a host or a person grants one (request_network): then commands reach
     // those hosts, and only those, through a host-side proxy that asks about every connection.
     network = await startPolicyNetwork(policy, deps, decide);

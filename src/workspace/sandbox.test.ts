@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlainRunner } from './plain-runner.js';
-import { createSandboxRunner, findBwrap, probeSandbox, SandboxUnavailableError, type SandboxRunner } from './sandbox.js';
+import { createSandboxRunner, filesToMask, findBwrap, probeSandbox, SandboxUnavailableError, type SandboxRunner } from './sandbox.js';
 import { gitCmd, makeRepo, removeDir, tempDir, writeFiles } from './test-helpers.js';
 
 const CANARY = 'PRIVATE-KEY-CANARY-5f2c';
@@ -123,6 +123,24 @@ describe('bubblewrap sandbox', () => {
     expect(readFileSync(join(clone, '.git', 'config'), 'utf8')).not.toContain('fsmonitor');
     expect(r.output).toContain('ok');
     expect(gitCmd(clone, 'status', '--porcelain')).toContain('kept.txt');
+  });
+
+  it('covers secret files from git\'s list: tracked at any depth, untracked ones, never an ignored folder\'s', async () => {
+    const repo = makeRepo({ '.gitignore': '.venv/\n', 'services/api/deep/.env': `TOKEN=${CANARY}\n`, 'app.js': '1\n' });
+    writeFiles(repo, { 'new.env': `NEW=${CANARY}\n`, '.venv/lib/site.env': 'x\n', 'gone.env': 'y\n' });
+    const isSecret = (rel: string) => rel.endsWith('.env');
+    expect((await filesToMask(repo, isSecret)).map((f) => f.slice(repo.length + 1)).sort()).toEqual(['gone.env', 'new.env', 'services/api/deep/.env']);
+    const runner = createSandboxRunner({ writableDirs: [repo], home, env: process.env, maxProcesses: 64, maskFile: isSecret });
+    rmSync(join(repo, 'gone.env')); // listed when the runner was made, gone before the command: not made again
+    const r = await runner.run(`cat services/api/deep/.env new.env 2>/dev/null | grep -c ${CANARY}; cat app.js`, { cwd: repo, timeoutMs: 10_000 });
+    expect(r.output.trim().split('\n')).toEqual(['0', '1']);
+    expect(existsSync(join(repo, 'gone.env'))).toBe(false);
+    // A folder git does not know is walked instead.
+    const plainDir = tempDir('slipway-not-git-');
+    writeFiles(plainDir, { 'a/b/.env': 'x\n', 'c.txt': 'y\n' });
+    expect(await filesToMask(plainDir, isSecret)).toEqual([join(plainDir, 'a/b/.env')]);
+    removeDir(plainDir);
+    removeDir(repo);
   });
 
   it('shows another folder where the clone is (seenAs): its files, writable, with its own .git read-only and masks applied', async () => {

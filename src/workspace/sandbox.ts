@@ -16,6 +16,7 @@ import {
   rlimitPrelude,
   type ProcessLimitKind,
 } from './process-limit.js';
+import { git } from './git.js';
 import { spawnCollect } from './spawn.js';
 import { isInside } from './paths.js';
 import { detectToolchains, type ToolchainMounts } from './toolchains.js';
@@ -215,10 +216,31 @@ const MASK_SCAN_LIMIT = 20_000;
 const MASK_SKIP = new Set(['.git', 'node_modules']);
 
 /**
- * Regular files under dir for which mask() holds (a link that matches counts by its target inside dir).
- * Bounded: at most MASK_SCAN_LIMIT entries, and .git and node_modules are not entered.
+ * Regular files under dir for which mask() holds (a link that matches counts by its target inside dir), from
+ * git's list of the folder's files: tracked ones, and untracked ones no ignore rule covers. Unbounded, and
+ * cheap on a large tree (ignored folders such as node_modules or .venv are never listed). A folder that is not
+ * a git work tree is scanned instead (bounded; see scanToMask).
  */
-export function filesToMask(dir: string, mask: (relativePath: string) => boolean): string[] {
+export async function filesToMask(dir: string, mask: (relativePath: string) => boolean): Promise<string[]> {
+  const listed = await git(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: dir, allowFailure: true }).catch(() => null);
+  if (!listed || listed.exitCode !== 0) return scanToMask(dir, mask);
+  const realDir = safeRealpath(dir) ?? dir;
+  const found = new Set<string>();
+  for (const rel of new Set(listed.stdout.split('\0'))) {
+    if (!rel || !mask(rel)) continue;
+    const path = join(dir, rel);
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    const target = info?.isFile() ? path : info?.isSymbolicLink() ? linkedFileInside(path, realDir) : null;
+    if (target) found.add(target);
+  }
+  return [...found];
+}
+
+/**
+ * filesToMask for a folder git does not know, by walking it: at most MASK_SCAN_LIMIT entries, and .git and
+ * node_modules are not entered.
+ */
+export function scanToMask(dir: string, mask: (relativePath: string) => boolean): string[] {
   const found = new Set<string>();
   const realDir = safeRealpath(dir) ?? dir;
   const queue = [''];
@@ -338,7 +360,14 @@ function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<st
  * (the private home over the real one, toolchains and the clone over that), and `/` is made read-only
  * last so the only writable places are /tmp, /var/tmp, the private home, the cache and the clone.
  */
-function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, options: Pick<CommandOptions, 'cwd' | 'env'>): string[] {
+function buildArgs(
+  opts: SandboxRunnerOptions,
+  layout: Layout,
+  command: string,
+  options: Pick<CommandOptions, 'cwd' | 'env'>,
+  /** Per writable folder, the files to cover (filesToMask); absent: each folder is scanned now. */
+  maskedFiles?: string[][],
+): string[] {
   const maxProcesses = opts.maxProcesses ?? DEFAULT_MAX_PROCESSES;
   const args = [
     '--unshare-all',
@@ -375,7 +404,9 @@ function buildArgs(opts: SandboxRunnerOptions, layout: Layout, command: string, 
     // Host-side git reads a clone's config and hooks outside the sandbox: if a command could write
     // them (core.fsmonitor, filters, hooks) it could run code on the host. Its .git is read-only inside.
     for (const gitDir of gitDirsIn(dir)) args.push('--ro-bind', gitDir, at(gitDir));
-    if (opts.maskFile) for (const file of filesToMask(dir, opts.maskFile)) args.push('--ro-bind', '/dev/null', at(file));
+    // Only files there now: bwrap would create a missing mount point in the clone.
+    const masked = maskedFiles?.[i] ?? (opts.maskFile ? scanToMask(dir, opts.maskFile) : []);
+    for (const file of masked) if (lstatSync(file, { throwIfNoEntry: false })?.isFile()) args.push('--ro-bind', '/dev/null', at(file));
   }
   args.push('--remount-ro', '/', '--chdir', options.cwd, '--clearenv');
   for (const [name, value] of Object.entries(sandboxEnv(opts, layout, options.env))) args.push('--setenv', name, value);
@@ -412,17 +443,23 @@ export function createSandboxRunner(opts: SandboxRunnerOptions): SandboxRunner {
   const cgroupParent = pidsCgroupParent();
   const maxProcesses = opts.maxProcesses ?? DEFAULT_MAX_PROCESSES;
 
-  const bwrapArgs = (command: string, options: Pick<CommandOptions, 'cwd' | 'env'>): string[] => {
+  // The files to cover, listed once, as the runner is made (beside the rest of the run's start-up): they are
+  // the repository's. A file a command creates later is the agent's own doing, and is not looked for.
+  const maskFile = opts.maskFile;
+  const masks = maskFile ? Promise.all(opts.writableDirs.map((dir) => filesToMask(dir, maskFile))) : null;
+  masks?.catch(() => undefined); // awaited by run(); a failure there means scanning instead
+
+  const bwrapArgs = (command: string, options: Pick<CommandOptions, 'cwd' | 'env'>, maskedFiles?: string[][]): string[] => {
     if (!isAbsolute(options.cwd)) throw new Error(`cwd must be absolute: ${options.cwd}`);
-    return buildArgs(opts, layout, command, options);
+    return buildArgs(opts, layout, command, options, maskedFiles);
   };
 
   return {
     kind: 'bubblewrap',
     processLimit: processLimitKind(cgroupParent),
-    bwrapArgs,
+    bwrapArgs: (command, options) => bwrapArgs(command, options),
     async run(command: string, options: CommandOptions): Promise<CommandResult> {
-      const args = bwrapArgs(command, options);
+      const args = bwrapArgs(command, options, (await masks?.catch(() => undefined)) ?? undefined);
       const cgroup = cgroupParent ? await createPidsCgroup(cgroupParent, maxProcesses) : null;
       // The wrapper joins the cgroup before exec'ing bwrap, so every sandbox process is counted.
       const spec = cgroup
