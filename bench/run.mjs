@@ -26,13 +26,20 @@ function tempDir(prefix) {
   return realpathSync(mkdtempSync(path.join(os.tmpdir(), prefix)));
 }
 
-function makeRepo() {
+/** The task's repository; `files` more source files (in 200 folders) make a large one, packed as a real one is. */
+function makeRepo(files = 0) {
   const dir = tempDir('slipway-bench-repo-');
   writeFileSync(path.join(dir, 'notes.md'), '# Release notes\n\nstatus: draft\n\n- faster start-up\n');
+  for (let i = 0; i < files; i++) {
+    const folder = path.join(dir, 'src', `m${i % 200}`);
+    if (i < 200) mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, `f${i}.js`), `export const v${i} = ${i};\n// ${'x'.repeat(1000)}\n`);
+  }
   const git = (...args) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
-  git('-c', 'user.name=Bench', '-c', 'user.email=bench@localhost', 'commit', '-qm', 'notes');
+  git('-c', 'gc.auto=0', '-c', 'user.name=Bench', '-c', 'user.email=bench@localhost', 'commit', '-qm', 'notes');
+  if (files > 0) git('gc', '-q');
   return dir;
 }
 
@@ -45,8 +52,7 @@ function median(values) {
 // cache (it is reported apart, not judged); the timed runs find both, as every later run of a user does.
 const home = tempDir('slipway-bench-home-');
 
-async function once() {
-  const repo = makeRepo();
+async function once(repo = makeRepo()) {
   const server = await startLlmServer();
   server.turns(turns);
   const env = { ...process.env, SLIPWAY_HOME: home, SLIPWAY_COMPILE_CACHE: compileCache, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: server.openaiBaseUrl };
@@ -66,7 +72,7 @@ async function once() {
   const r = server.requests;
   // Gaps between an answer with a tool call and the next request: tool execution plus the loop's own work.
   const gap = (k) => r[k].receivedAt - r[k - 1].answeredAt;
-  rmSync(repo, { recursive: true, force: true });
+  if (!keepRepo.has(repo)) rmSync(repo, { recursive: true, force: true });
   return {
     firstRequestMs: r[0].receivedAt - start,
     readMs: gap(2),
@@ -94,6 +100,8 @@ async function floor() {
   return { firstRequestMs, startMs: performance.now() - t };
 }
 
+const keepRepo = new Set();
+
 // The first run ever: no store and no compile cache yet (it makes both), a cold file cache. Reported, not judged.
 const cold = await once();
 const runs = [];
@@ -101,6 +109,22 @@ const floors = [];
 for (let i = 0; i < iterations; i++) {
   runs.push(await once());
   floors.push(await floor());
+}
+// The same task in a large repository (BENCH_LARGE_FILES source files, default 20,000): every run clones and
+// checks out the whole tree, lists its secret files and stages it for diffs. Reported, not judged.
+const largeFiles = Number(process.env.BENCH_LARGE_FILES ?? 20_000);
+let largeRepo = null;
+if (largeFiles > 0) {
+  const repo = makeRepo(largeFiles);
+  keepRepo.add(repo);
+  const large = [];
+  for (let i = 0; i < 3; i++) large.push(await once(repo));
+  rmSync(repo, { recursive: true, force: true });
+  largeRepo = {
+    files: largeFiles + 1,
+    runs: large.length,
+    median: Object.fromEntries(['firstRequestMs', 'perToolCallMs', 'wallMs', 'peakRssMb'].map((k) => [k, Number(median(large.map((x) => x[k])).toFixed(2))])),
+  };
 }
 const nodeFloor = { firstRequestMs: Number(median(floors.map((f) => f.firstRequestMs)).toFixed(2)), startMs: Number(median(floors.map((f) => f.startMs)).toFixed(2)) };
 const keys = Object.keys(runs[0]);
@@ -115,6 +139,7 @@ const result = {
   targets: verdicts,
   runs,
   coldStart: cold,
+  largeRepo,
   // Node alone on this machine: start, and start plus one fetch request (medians over the same iterations).
   nodeFloor,
 };
@@ -127,4 +152,5 @@ writeFileSync(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.string
 for (const [k, v] of Object.entries(verdicts)) console.log(`${v.met ? '✓' : '✗'} ${k.padEnd(15)} ${String(v.median).padStart(8)}  (target ${v.target})`);
 console.log(`first run (no store, no compile cache yet): first request ${cold.firstRequestMs.toFixed(0)} ms, wall ${cold.wallMs.toFixed(0)} ms`);
 console.log(`node alone: start ${nodeFloor.startMs.toFixed(0)} ms, start to one fetch request ${nodeFloor.firstRequestMs.toFixed(0)} ms (the floor under any Node CLI here)`);
+if (largeRepo) console.log(`large repository (${largeRepo.files} files): first request ${largeRepo.median.firstRequestMs} ms, wall ${largeRepo.median.wallMs} ms, peak RSS ${largeRepo.median.peakRssMb} MB (median of ${largeRepo.runs})`);
 console.log(`per tool: read ${summary.readMs} ms, edit ${summary.editMs} ms, shell ${summary.shellMs} ms; wrote ${path.relative(root, file)}`);
