@@ -2,7 +2,7 @@
 import type { Plan, TestPlan } from '../protocol/index.js';
 
 export const PLANNER_SYSTEM = `You are Slipway's planner, a careful senior software engineer.
-You are given a goal for a git repository. Read the code (list_files, search, read_file) until you understand
+You are given a goal for a git repository. Read the code (list_files, search, outline, read_file) until you understand
 where the change belongs, then call submit_plan once with:
 - summary: what will change and why;
 - steps: the concrete edits, naming files;

@@ -4,9 +4,8 @@
  * real parser (tree-sitter; strings, raw strings, lifetimes and nested comments are no trouble), into its code
  * and its test modules.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import type { Language, Node, Parser } from '@vscode/tree-sitter-wasm';
+import type { Node, Parser } from '@vscode/tree-sitter-wasm';
+import { parserFor } from './syntax.js';
 
 /** What the proof takes of one changed file with inline tests. */
 export type InlineTestChange =
@@ -44,7 +43,7 @@ interface TestRegion {
  */
 export async function splitInlineTests(base: string | null, changed: string): Promise<InlineTestChange> {
   if (base === null) return { kind: 'code-only' };
-  const parser = await rustParser();
+  const parser = await parserFor('rust');
   const before = regions(parser, base);
   const after = regions(parser, changed);
   if (!before || !after) return { kind: 'unsplittable', reason: 'it does not parse as Rust' };
@@ -116,25 +115,4 @@ function without(text: string, rs: TestRegion[]): string {
 /** Layout aside: code that differs only in blank lines and indentation is the same code. */
 function squeeze(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
-}
-
-let parserOnce: Promise<Parser> | null = null;
-
-/** The Rust parser, loaded on first use (about 50 ms) and kept for the process. */
-function rustParser(): Promise<Parser> {
-  parserOnce ??= (async () => {
-    // A UMD bundle: required, so that every loader (Node, vitest, the CLI's bundle) sees the same exports.
-    const require = createRequire(import.meta.url);
-    const treeSitter = require('@vscode/tree-sitter-wasm') as typeof import('@vscode/tree-sitter-wasm');
-    const dir = path.dirname(require.resolve('@vscode/tree-sitter-wasm'));
-    await treeSitter.Parser.init({ locateFile: (file: string) => path.join(dir, file) });
-    const rust: Language = await treeSitter.Language.load(path.join(dir, 'tree-sitter-rust.wasm'));
-    const parser = new treeSitter.Parser();
-    parser.setLanguage(rust);
-    return parser;
-  })();
-  parserOnce.catch(() => {
-    parserOnce = null;
-  });
-  return parserOnce;
 }

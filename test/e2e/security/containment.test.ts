@@ -111,9 +111,11 @@ function defineAttacks(home: string, markers: string, otherClone: string, port: 
   a('env-dump', sh(`env; echo ---; tr '\\0' '\\n' < /proc/self/environ; echo "rc=$?"`));
   a('dotenv-read', { name: 'read_file', input: { path: '.env' } });
   a('dotenv-search', { name: 'search', input: { pattern: 'canary-dotenv' } });
+  a('dotenv-outline', { name: 'outline', input: { path: '.env' } });
   a('dotenv-shell', sh('cat .env; echo "rc=$?"'));
   a('link-read', { name: 'read_file', input: { path: 'links/ssh-key' } });
   a('link-list', { name: 'list_files', input: { path: 'links/aws-dir' } });
+  a('link-outline', { name: 'outline', input: { path: 'links/ssh-key' } });
   a('link-search', { name: 'search', input: { pattern: 'canary', path: 'links/aws-dir' } }, { name: 'search', input: { pattern: 'canary-(ssh|aws)' } });
   a('link-edit', { name: 'edit_file', input: { path: 'links/ssh-key', old_text: 'not really a key', new_text: 'pwned by edit' } }, ok('link-edit'));
   a('link-write', { name: 'write_file', input: { path: 'links/ssh-key', content: 'pwned by write\n' } }, ok('link-write'));
@@ -153,6 +155,7 @@ function defineAttacks(home: string, markers: string, otherClone: string, port: 
     ok('traversal-write'),
   );
   a('traversal-list', { name: 'list_files', input: { path: '..' } }, { name: 'search', input: { pattern: 'root', path: '/etc' } });
+  a('traversal-outline', { name: 'outline', input: { path: '../../../../../../../../etc/passwd' } }, { name: 'outline', input: { path: `${home}/.ssh/id_rsa` } });
   a('big-read', { name: 'read_file', input: { path: 'big.txt' } });
   a(
     'store',
@@ -479,6 +482,14 @@ describe('secret files in the clone (policy layer)', () => {
     () => contained('.env denial recorded', () => expect(JSON.stringify(decisionEvents())).toMatch(/\.env/)),
   );
   it.skipIf(!features.policy)(needsPolicy('.env via search shows no match from it'), () => contained('.env via search', () => denied(out('dotenv-search'))));
+  it.skipIf(!features.policy)(needsPolicy('.env via outline is denied'), () =>
+    contained('.env via outline', () => {
+      const o = out('dotenv-outline');
+      denied(o);
+      expect(o.isError).toBe(true);
+      expect(o.output).not.toMatch(/does not know the language/); // refused by the policy before anything else
+    }),
+  );
   it.skipIf(!features.policy)(needsPolicy('.env via shell cat is masked in the sandbox'), () =>
     contained('.env via shell', () => denied(out('dotenv-shell'))),
   );
@@ -503,6 +514,13 @@ describe('symlinks out of the clone', () => {
     expect(o.isError).toBe(true);
     expect(o.output).toMatch(/outside the repository/);
     expect(o.output).not.toContain('credentials');
+  });
+
+  attack('outline through a committed link to ~/.ssh/id_rsa is refused', () => {
+    const o = out('link-outline');
+    expect(o.isError).toBe(true);
+    expect(o.output).toMatch(/outside the repository/);
+    expect(o.output).not.toContain(canary.secrets['.ssh/id_rsa']);
   });
 
   attack('search through a link, or over the whole clone, finds nothing outside', () => {
@@ -702,6 +720,14 @@ describe('tool arguments', () => {
     for (const i of [0, 1]) {
       expect(out('traversal-list', i).isError).toBe(true);
       expect(out('traversal-list', i).output).toMatch(/outside the repository/);
+    }
+  });
+
+  attack('outline of /etc/passwd or ~/.ssh/id_rsa is refused', () => {
+    for (const i of [0, 1]) {
+      expect(out('traversal-outline', i).isError).toBe(true);
+      expect(out('traversal-outline', i).output).toMatch(/outside the repository/);
+      expect(out('traversal-outline', i).output).not.toContain('root:');
     }
   });
 
