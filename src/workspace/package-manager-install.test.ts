@@ -80,7 +80,7 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
     const plan = await detectTestPlan(clone);
     expect(plan).toMatchObject({ command: 'npm test', framework: 'node-test' });
     expect(plan?.install).toBe(
-      'if command -v pnpm >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9 -- pnpm install --frozen-lockfile; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 pnpm --version >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9 -- pnpm install --frozen-lockfile; fi',
     );
     try {
       mkdirSync(join(root, 'run-cache'));
@@ -140,7 +140,7 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
     });
     const plan = await detectTestPlan(clone);
     expect(plan?.install).toBe(
-      'if command -v yarn >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- yarn install --frozen-lockfile; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- yarn install --frozen-lockfile; fi',
     );
     const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
     const proxy = await startEgressProxy({ allow, dir: root }).catch((err: unknown) => {

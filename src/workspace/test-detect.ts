@@ -141,12 +141,13 @@ export function pnpmForLockfile(lockfile: string): string {
 }
 
 /**
- * A package manager's command, run with the one on PATH when there is one, else fetched from the npm registry
- * with `npm exec` (into npm's cache; the install's egress proxy allows the registry). Not corepack: its
- * bundled signing keys go stale and its downloads then fail.
+ * A package manager's command, run with the one on PATH when it works, else fetched from the npm registry with
+ * `npm exec` (into npm's cache; the install's egress proxy allows the registry). Not corepack: its bundled
+ * signing keys go stale and its downloads then fail, so a corepack shim on PATH (`corepack enable`) that cannot
+ * give its version is passed over too.
  */
 export function withPackageManager(bin: 'pnpm' | 'yarn', pkgSpec: string, args: string): string {
-  return `if command -v ${bin} >/dev/null 2>&1; then ${bin} ${args}; else npm exec --yes --package=${pkgSpec} -- ${bin} ${args}; fi`;
+  return `if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 ${bin} --version >/dev/null 2>&1; then ${bin} ${args}; else npm exec --yes --package=${pkgSpec} -- ${bin} ${args}; fi`;
 }
 
 export function pnpmInstall(pkg: Pick<PackageJson, 'packageManager'>, lockfile: string): string {
