@@ -22,7 +22,7 @@ import {
   verdictParams,
   type ToolContext,
 } from '../tools/index.js';
-import { mayHoldInlineTests, runTests, splitInlineTests } from '../workspace/index.js';
+import { mayHoldInlineTests, runTests, splitInlineTests, type InlineTestChange } from '../workspace/index.js';
 import { converse, type LoopEnv } from './conversation.js';
 import { judge, type Judgement } from './evidence.js';
 import { CODER_SYSTEM, PLANNER_SYSTEM, VERIFIER_SYSTEM, coderTask, plannerTask } from './prompts.js';
@@ -148,7 +148,10 @@ async function inlineTests(env: PhaseEnv, files: string[]): Promise<{ whole: str
   for (const file of files) {
     const current = await readFile(path.join(env.workspace.dir, file), 'utf8').catch(() => null);
     if (current === null) continue;
-    const change = await splitInlineTests(await env.workspace.readAtBase(file), current);
+    // A parser that cannot be loaded (a damaged install) leaves the file to the suite, as a parse error does.
+    const change = await splitInlineTests(await env.workspace.readAtBase(file), current).catch(
+      (e: unknown): InlineTestChange => ({ kind: 'unsplittable', reason: `the parser failed: ${e instanceof Error ? e.message : String(e)}` }),
+    );
     if (change.kind === 'tests-only') whole.push(file);
     else if (change.kind === 'split') split[file] = change.content;
     else if (change.kind === 'unsplittable') {
