@@ -47,7 +47,16 @@ export interface RunDeps {
    * Makes the command runner for a set of writable folders. Dependency installs get `egressProxySocket` (only
    * the package registries) when `startEgress` is given, else `network: true` (the full network).
    */
-  makeRunner(opts: { writableDirs: string[]; seenAs?: string; network: boolean; egressProxySocket?: string; maskFile?: (relativePath: string) => boolean; dependencyCache?: CacheMounts | null }): CommandRunner;
+  makeRunner(opts: {
+    writableDirs: string[];
+    seenAs?: string;
+    network: boolean;
+    egressProxySocket?: string;
+    maskFile?: (relativePath: string) => boolean;
+    /** The files of writableDirs[0] that maskFile covers, when the caller listed them already (filesToMask). */
+    maskedFiles?: Promise<string[]>;
+    dependencyCache?: CacheMounts | null;
+  }): CommandRunner;
   /** Takes the shared dependency cache of the clone's lockfiles, writable, for one install; absent: none is shared. */
   leaseDependencyCache?(repoDir: string, opts: LeaseOptions): Promise<CacheLease | null>;
   /** Starts the registry-only egress proxy for one dependency install (the bubblewrap sandbox); absent: full network. */
@@ -185,6 +194,12 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     await store.updateRun(runId, { branch: ws.branch });
     await emit({ type: 'notice', message: `working in a clone on branch ${ws.branch}, from ${ws.base} at ${ws.baseCommit.slice(0, 10)}` });
 
+    // Rules as data: the defaults, the repository's (tightening only), the user's. The sandbox hides the files reads may not see.
+    const policy = buildPolicy(request.config.policy);
+    // The secret files the policy hides, listed once (one git process, beside detecting the tests): their values
+    // join the redaction list below, and the clone's runner covers them in the sandbox.
+    const maskedFiles = filesToMask(ws.dir, policy.masks);
+    maskedFiles.catch(() => undefined); // awaited below
     const testPlan = await detectTestPlan(ws.dir, request.config.test);
     await decide(
       testPlan
@@ -193,8 +208,6 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     );
     const commandTimeoutMs = request.config.commandTimeoutSeconds * 1000;
     const testTimeoutMs = request.config.test.timeoutSeconds * 1000;
-    // Rules as data: the defaults, the repository's (tightening only), the user's. The sandbox hides the files reads may not see.
-    const policy = buildPolicy(request.config.policy);
     // Every refusal is on the record; decisions are chained in order, so they queue.
     policy.onDenied = (kind, subject, rule) => {
       denials = denials.then(() =>
@@ -203,14 +216,14 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     };
     // A secret committed to the repository stays readable through .git inside the sandbox (git show HEAD:.env),
     // so its values join the redaction list before any command runs.
-    deps.addSecrets?.(await secretValues(await filesToMask(ws.dir, policy.masks)));
+    deps.addSecrets?.(await secretValues(await maskedFiles));
     // Network off unless a rule allows a host or a person grants one (request_network): then commands reach
     // those hosts, and only those, through a host-side proxy that asks about every connection.
     network = await startPolicyNetwork(policy, deps, decide);
     const policyNetwork = network;
     const socketNow = policyNetwork.socket();
     const egressOpt = socketNow ? { egressProxySocket: socketNow } : {};
-    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, ...egressOpt });
+    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, maskedFiles, ...egressOpt });
     let baseline: TestRunResult | null = null;
     // Gates: what a rule answers `ask` waits for a person. Approvals given earlier in this run still hold.
     const gates = new GateKeeper({ store, run: runId, decide, emit, signal, ...(request.waitMs ? { waitMs: request.waitMs } : {}) });
@@ -253,7 +266,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         return null;
       });
       if (socket && socket !== before) {
-        env.toolContext.runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, egressProxySocket: socket });
+        env.toolContext.runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, maskedFiles, egressProxySocket: socket });
       }
       return socket !== null;
     };

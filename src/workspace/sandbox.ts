@@ -58,6 +58,8 @@ export interface SandboxRunnerOptions {
    * secret files the policy denies: each is covered with /dev/null when a command starts.
    */
   maskFile?: (relativePath: string) => boolean;
+  /** The files of writableDirs[0] that maskFile covers, when the caller listed them already (filesToMask). */
+  maskedFiles?: Promise<string[]>;
 }
 
 export interface SandboxRunner extends CommandRunner {
@@ -446,7 +448,7 @@ export function createSandboxRunner(opts: SandboxRunnerOptions): SandboxRunner {
   // The files to cover, listed once, as the runner is made (beside the rest of the run's start-up): they are
   // the repository's. A file a command creates later is the agent's own doing, and is not looked for.
   const maskFile = opts.maskFile;
-  const masks = maskFile ? Promise.all(opts.writableDirs.map((dir) => filesToMask(dir, maskFile))) : null;
+  const masks = maskFile ? Promise.all(opts.writableDirs.map((dir, i) => (i === 0 && opts.maskedFiles) || filesToMask(dir, maskFile))) : null;
   masks?.catch(() => undefined); // awaited by run(); a failure there means scanning instead
 
   const bwrapArgs = (command: string, options: Pick<CommandOptions, 'cwd' | 'env'>, maskedFiles?: string[][]): string[] => {
