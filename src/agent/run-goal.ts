@@ -190,16 +190,16 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const prepared = await preparing;
     workspace = prepared.workspace;
     const ws = workspace;
+    // Rules as data: the defaults, the repository's (tightening only), the user's. The sandbox hides the files reads may not see.
+    const policy = buildPolicy(request.config.policy);
+    // The secret files the policy hides, listed once (one git process, beside recording the clone and detecting
+    // the tests): their values join the redaction list below, and the clone's runner covers them in the sandbox.
+    const maskedFiles = filesToMask(ws.dir, policy.masks);
+    maskedFiles.catch(() => undefined); // awaited below
     for (const message of prepared.notices) await emit({ type: 'notice', message });
     await store.updateRun(runId, { branch: ws.branch });
     await emit({ type: 'notice', message: `working in a clone on branch ${ws.branch}, from ${ws.base} at ${ws.baseCommit.slice(0, 10)}` });
 
-    // Rules as data: the defaults, the repository's (tightening only), the user's. The sandbox hides the files reads may not see.
-    const policy = buildPolicy(request.config.policy);
-    // The secret files the policy hides, listed once (one git process, beside detecting the tests): their values
-    // join the redaction list below, and the clone's runner covers them in the sandbox.
-    const maskedFiles = filesToMask(ws.dir, policy.masks);
-    maskedFiles.catch(() => undefined); // awaited below
     const testPlan = await detectTestPlan(ws.dir, request.config.test);
     await decide(
       testPlan
