@@ -2,7 +2,7 @@
 export { prepareAhead, prepareWorkspace, reopenWorkspace, slugify, DEFAULT_AUTHOR, type PreparedAhead, type PrepareWorkspaceOptions } from './clone.js';
 export { reopenOrReclone, type RecloneOptions } from './reclone.js';
 export { mayHoldInlineTests, splitInlineTests, type InlineTestChange } from './inline-tests.js';
-export { languageOf, SYNTAX_EXTENSIONS, type SyntaxLanguage } from './syntax.js';
+export { languageOf, parserFor, SYNTAX_EXTENSIONS, type SyntaxLanguage } from './syntax.js';
 export { outline, type Definition } from './outline.js';
 export { WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { GitWorkspace } from './git-workspace.js';
