@@ -43,18 +43,23 @@ export async function planPhase(
   goal: string,
   instructions: string,
   revise?: { plan: Plan; reason: string },
-  /** The planner's conversation saved at a gate: it goes on from there. */
+  /** The planner's conversation saved at a gate, or after an exchange of a run that was cut off: it goes on from there. */
   from?: SavedConversation,
+  /** Keeps the conversation after each exchange. */
+  onExchange?: (messages: ChatMessage[]) => Promise<void>,
 ): Promise<Plan> {
-  if (from) {
+  const keep = onExchange ? { onExchange } : {};
+  // Cut off, or resting at a gate in the middle of planning: the conversation goes on from where it was.
+  if (from && !revise) {
     const input = await converse(
-      { role: 'planner', system: PLANNER_SYSTEM, messages: from.messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan', supervisor: new Supervisor() },
+      { role: 'planner', system: PLANNER_SYSTEM, messages: from.messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan', supervisor: new Supervisor(), ...keep },
       env,
       from.results,
     );
     return planParams.parse(input);
   }
-  const messages: ChatMessage[] = [{ role: 'user', content: plannerTask(goal, instructions, env.testPlan) }];
+  // A rejected plan is revised in the conversation that made it, when it was kept.
+  const messages: ChatMessage[] = from ? [...from.messages] : [{ role: 'user', content: plannerTask(goal, instructions, env.testPlan) }];
   if (revise) {
     messages.push({
       role: 'user',
@@ -67,7 +72,7 @@ export async function planPhase(
     });
   }
   const input = await converse(
-    { role: 'planner', system: PLANNER_SYSTEM, messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan', supervisor: new Supervisor() },
+    { role: 'planner', system: PLANNER_SYSTEM, messages, tools: PLANNER_TOOLS, stopTool: 'submit_plan', supervisor: new Supervisor(), ...keep },
     env,
   );
   return planParams.parse(input);

@@ -310,7 +310,8 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const answered = request.resume?.gate;
     const planRejected = answered?.action === 'plan' && answered.status === 'rejected' ? answered.answer.reason ?? 'no reason given' : undefined;
     const replan = async (revise?: { plan: Plan; reason: string }, from?: SavedConversation): Promise<Plan> => {
-      const next = await planPhase(env, request.goal, instructions, revise, from);
+      // Kept after each exchange: a run killed while planning goes on planning where it was.
+      const next = await planPhase(env, request.goal, instructions, revise, from, (messages) => keepTalk('planner', messages));
       await store.savePlan(runId, next);
       await emit({ type: 'plan', plan: next });
       return next;
@@ -406,11 +407,15 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
    * costs only the resumed run its transcript; it is said once.
    */
   async function keepCoderTalk(): Promise<void> {
-    if (!coderTalk?.length) return;
-    const messages = [...coderTalk];
+    if (coderTalk?.length) await keepTalk('coder', coderTalk);
+  }
+
+  /** Saves a conversation (the planner's after each exchange, the coder's: keepCoderTalk), whole exchanges only. */
+  async function keepTalk(role: 'planner' | 'coder', talk: ChatMessage[]): Promise<void> {
+    const messages = [...talk];
     const last = messages.at(-1);
     if (last?.role === 'assistant' && last.toolCalls?.length) messages.pop();
-    await store.saveConversation(runId, { role: 'coder', messages, results: [] }).catch(async (e: unknown) => {
+    await store.saveConversation(runId, { role, messages, results: [] }).catch(async (e: unknown) => {
       if (talkNotKept) return;
       talkNotKept = true;
       await emit({ type: 'notice', message: `could not keep the conversation for a resumed run: ${e instanceof Error ? e.message : String(e)}` });

@@ -91,3 +91,22 @@ it('a run killed outright (SIGKILL) can be resumed, while a live one cannot be t
   expect(s.h.server.requests[asked]!.rawBody).toContain('look at the work tree');
   expect(s.h.server.requests[asked]!.rawBody).not.toContain(marker);
 });
+
+it('a run killed outright while planning goes on planning in its conversation', async () => {
+  const [readCart, plan, readTest, fixCart, addTest, runTests, finish, verdict] = demoTurns();
+  // The planner reads the cart, then its second call hangs (the model streams only keep-alives) until the kill.
+  s.h.server.turns([readCart!]);
+  s.h.server.slowStream({ turn: plan!, keepAlives: 600, everyMs: 100 });
+  const { child, output, exited } = startRun();
+  await until(() => s.h.server.requests.length >= 2);
+  const run = String((JSON.parse(output().split('\n')[0]!) as { run: string }).run);
+  child.kill('SIGKILL');
+  await exited;
+
+  const asked = s.h.server.requests.length;
+  s.h.server.turns([plan!, readTest!, fixCart!, addTest!, runTests!, finish!, verdict!]);
+  const resumed = await runCli(['resume', run, '--json', '--model', MODEL.openai], s.h.env('openai'));
+  expect(resumed.json.at(-1), resumed.stderr + resumed.stdout.slice(-1500)).toMatchObject({ run, status: 'pr_open' });
+  // The planner went on with what it had read: the cart's code is in its first request after the crash.
+  expect(s.h.server.requests[asked]!.rawBody).toContain('return subtotal - discountPercent;');
+});

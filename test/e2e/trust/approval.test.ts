@@ -147,6 +147,8 @@ describe('--approve-plan', () => {
     expect(again).toMatchObject({ run: lastLine(first).run, status: 'awaiting_approval' });
     expect(again.gate).not.toBe(gate);
     expect(s.h.server.requests[2]!.rawBody).toContain(REASON);
+    // In the conversation that made the plan: what the planner read is still there.
+    expect(s.h.server.requests[2]!.rawBody).toContain('return subtotal - discountPercent;');
     const all = await gates();
     expect(all.find((g) => g.id === gate)).toMatchObject({ status: 'rejected', answer: { reason: REASON } });
     expect(all.find((g) => g.id === again.gate)).toMatchObject({ status: 'pending', evidence: { plan: { summary: expect.stringContaining('proves it') as string } } });
