@@ -127,6 +127,28 @@ describe('detectTestPlan', () => {
     expect((await detectTestPlan(project({ 'pyproject.toml': '[project\nname = "x"\n', 'tests/test_a.py': '' })))?.install).toBeNull();
   });
 
+  it('syncs a uv project from its lock, with the test groups and extras it has', async () => {
+    const pyproject = [
+      '[project]',
+      'name = "mathx"',
+      '[project.optional-dependencies]',
+      'test = ["hypothesis"]',
+      'docs = ["sphinx"]',
+      '[dependency-groups]',
+      'dev = ["pytest"]',
+      'Testing = ["inflection"]',
+      'lint = ["ruff"]',
+    ].join('\n');
+    const plan = await detectTestPlan(project({ 'pyproject.toml': pyproject, 'uv.lock': 'version = 1\n', 'tests/test_a.py': '' }));
+    expect(plan?.install).toBe(
+      'python3 -m venv --system-site-packages .venv && if uv --version >/dev/null 2>&1; then UV=uv; else .venv/bin/python -m pip install uv && UV=.venv/bin/uv; fi && ' +
+        'UV_PYTHON_DOWNLOADS=never "$UV" sync --frozen --inexact --python .venv/bin/python --group dev --group Testing --extra test',
+    );
+    expect(plan?.command).toBe('PATH="$PWD/.venv/bin:$PATH" python3 -m pytest -rA -p no:cacheprovider');
+    // Without the lock, pip resolves the groups as before.
+    expect((await detectTestPlan(project({ 'pyproject.toml': pyproject, 'tests/test_a.py': '' })))?.install).toMatch(/pip install -e '\.\[test\]' 'inflection' 'pytest'$/);
+  });
+
   it('knows go, cargo, maven, gradle and make', async () => {
     expect(await detectTestPlan(project({ 'go.mod': 'module x\n' }))).toEqual({ command: 'go test -v ./...', framework: 'go', source: 'go.mod', install: null });
     expect((await detectTestPlan(project({ 'go.mod': 'module x\n', 'go.sum': '' })))?.install).toBe('go mod download && go mod verify');

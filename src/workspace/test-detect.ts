@@ -169,13 +169,14 @@ export function yarnInstall(pkg: Pick<PackageJson, 'packageManager'>, lockfile: 
 }
 
 async function pythonInstall(dir: string): Promise<string | null> {
+  const pyproject = await read(join(dir, 'pyproject.toml'));
+  if (pyproject !== null && (await exists(join(dir, 'uv.lock')))) return uvInstall(pyproject);
   const parts: string[] = [];
   for (const name of ['requirements.txt', 'requirements-dev.txt', 'requirements-test.txt']) {
     if (await exists(join(dir, name))) parts.push(`-r ${name}`);
   }
   // A package (pyproject.toml with a [project] or Poetry table, or setup.py) is installed editable, with the
   // extras its tests usually need: a src/ layout cannot be imported by its tests otherwise.
-  const pyproject = await read(join(dir, 'pyproject.toml'));
   const packaged = (pyproject !== null && /^\[(project|tool\.poetry)\]/m.test(pyproject)) || (await exists(join(dir, 'setup.py')));
   if (packaged) {
     const extras = pyproject ? testExtras(pyproject) : [];
@@ -186,6 +187,30 @@ async function pythonInstall(dir: string): Promise<string | null> {
   if (parts.length === 0) return null;
   // --system-site-packages: pytest and friends already installed in the toolchain stay usable.
   return `python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install ${parts.join(' ')}`;
+}
+
+/**
+ * A uv project (a uv.lock beside its pyproject.toml) is installed the way uv does it: `uv sync --frozen`, the
+ * versions the lock pins, into the same .venv (which keeps the toolchain's packages visible: --inexact removes
+ * nothing), with its default groups (`dev`) and the test groups and extras that exist. uv comes from the PATH
+ * when it runs there, else from PyPI into the .venv; it never downloads a Python (UV_PYTHON_DOWNLOADS=never).
+ */
+export function uvInstall(pyproject: string): string {
+  let doc: Record<string, unknown> = {};
+  try {
+    doc = parseToml(pyproject);
+  } catch {
+    // uv says what is wrong with the file
+  }
+  const safe = (name: string) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name);
+  const groups = Object.keys(table(doc['dependency-groups'])).filter((g) => safe(g) && TEST_GROUPS.includes(normalizeName(g)));
+  const extras = testExtras(pyproject).filter(safe);
+  const flags = [...groups.map((g) => ` --group ${g}`), ...extras.map((e) => ` --extra ${e}`)].join('');
+  return (
+    'python3 -m venv --system-site-packages .venv && ' +
+    'if uv --version >/dev/null 2>&1; then UV=uv; else .venv/bin/python -m pip install uv && UV=.venv/bin/uv; fi && ' +
+    `UV_PYTHON_DOWNLOADS=never "$UV" sync --frozen --inexact --python .venv/bin/python${flags}`
+  );
 }
 
 /** The groups tests usually need, in the order they are looked for. */

@@ -14,6 +14,9 @@ import { harness, lastLine, MODEL, type Harness, type VendorSpec } from './scena
 /** In CI a missing toolchain fails the test instead of skipping it. */
 const has = (tool: string, ...args: string[]): boolean => Boolean(process.env.CI) || onHost(tool, ...args);
 
+/** Written by `uv lock` (uv 0.13.8) for the uv project below. */
+const UV_LOCK = "version = 1\nrevision = 5\nrequires-python = \">=3.8\"\n\n[[package]]\nname = \"inflection\"\nversion = \"0.5.1\"\nsource = { registry = \"https://pypi.org/simple\" }\nsdist = { url = \"https://files.pythonhosted.org/packages/e1/7e/691d061b7329bc8d54edbf0ec22fbfb2afe61facb681f9aaa9bff7a27d04/inflection-0.5.1.tar.gz\", hash = \"sha256:1a29730d366e996aaacffb2f1f1cb9593dc38e2ddd30c91250c6dde09ea9b417\", size = 15091, upload-time = \"2020-08-22T08:16:29.139Z\" }\nwheels = [\n    { url = \"https://files.pythonhosted.org/packages/59/91/aa6bde563e0085a02a435aa99b49ef75b0a4b062635e606dab23ce18d720/inflection-0.5.1-py2.py3-none-any.whl\", hash = \"sha256:f38b2b640938a4f35ade69ac3d053042959b62a0f1076a5bbaa1b9526605a8a2\", size = 9454, upload-time = \"2020-08-22T08:16:27.816Z\" },\n]\n\n[[package]]\nname = \"mathx\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n\n[package.dev-dependencies]\ndev = [\n    { name = \"inflection\" },\n]\n\n[package.metadata]\n\n[package.metadata.requires-dev]\ndev = [{ name = \"inflection\", specifier = \"==0.5.1\" }]\n";
+
 let h: Harness;
 let repo = '';
 
@@ -178,6 +181,49 @@ describe('slipway run opens a pull request in other languages', () => {
     expect(pr.decisions).toContainEqual(expect.objectContaining({ by: 'agent', action: expect.stringMatching(/leave out of the change what installing and testing made: .*src\/mathx\.egg-info\//) }));
     expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/mathx/__init__.py', 'tests/test_mathx.py']);
   }, 180_000);
+
+  // Slow (15-30 s): the install fetches uv from PyPI into the .venv, then setuptools and the locked inflection.
+  it.runIf(has('python3', '-m', 'pytest', '--version'))('Python: a uv project is synced from its uv.lock (uv fetched from PyPI when it is not on the PATH)', async () => {
+    repo = committedRepo('slipway-py-uv-', {
+      'pyproject.toml': [
+        '[build-system]',
+        'requires = ["setuptools>=64"]',
+        'build-backend = "setuptools.build_meta"',
+        '',
+        '[project]',
+        'name = "mathx"',
+        'version = "0.1.0"',
+        'requires-python = ">=3.8"',
+        '',
+        '[dependency-groups]',
+        'dev = ["inflection==0.5.1"]',
+        '',
+        '[tool.pytest.ini_options]',
+        'testpaths = ["tests"]',
+        '',
+      ].join('\n'),
+      // Written by `uv lock` (uv 0.13.8) for the pyproject.toml above.
+      'uv.lock': UV_LOCK,
+      'src/mathx/__init__.py': 'def mean(values):\n    """The arithmetic mean."""\n    return sum(values) // len(values)\n',
+      // inflection comes only from the locked dev group: the baseline passes only if uv synced it.
+      'tests/test_mathx.py': 'import inflection\nfrom mathx import mean\n\n\ndef test_mean_of_even_total():\n    assert mean([2, 4]) == 3\n    assert inflection.underscore("MeanValue") == "mean_value"\n',
+    });
+    h.server.turns(
+      fixTurns({
+        read: 'src/mathx/__init__.py',
+        summary: 'mean floors its result; divide exactly.',
+        fix: { path: 'src/mathx/__init__.py', old_text: 'sum(values) // len(values)', new_text: 'sum(values) / len(values)' },
+        test: { path: 'tests/test_mathx.py', old_text: 'def test_mean_of_even_total():', new_text: 'def test_mean_of_odd_total():\n    assert mean([1, 2]) == 1.5\n\n\ndef test_mean_of_even_total():' },
+        testName: 'tests/test_mathx.py::test_mean_of_odd_total',
+      }),
+    );
+    const pr = await runToPr('openai', 'mean rounds down; it should give the exact mean', 240_000);
+    expect(pr.decisions).toContainEqual(expect.objectContaining({ action: expect.stringMatching(/install dependencies.*sync --frozen --inexact --python \.venv\/bin\/python --group dev/) }));
+    expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
+    expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
+    expect(pr.tests.newTests).toEqual([{ file: 'tests/test_mathx.py', test: 'tests/test_mathx.py::test_mean_of_odd_total', failedBefore: true, passedAfter: true }]);
+    expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/mathx/__init__.py', 'tests/test_mathx.py']);
+  }, 260_000);
 
   it.runIf(has('cargo', '--version'))('Rust: cargo test names of an integration test in tests/', async () => {
     repo = committedRepo('slipway-rust-words-', {
