@@ -70,10 +70,34 @@ describe('outline', () => {
     expect(await lines('src/Money.java')).toEqual(['2: public class Money', '3:   public Money() {}', '4:   public static long percentOf(long amount, long percent)']);
   });
 
+  it('outlines a folder: the top-level definitions of each source file under it', async () => {
+    const out = await outlineTool.invoke({ path: 'src' }, ctx);
+    expect(out.forModel).toBe(
+      [
+        'src/Money.java',
+        '  2: public class Money',
+        'src/cart.ts',
+        '  1: export interface Item',
+        '  4: export type Total = number;',
+        '  5: export function cartTotal(items: Item[], discountPercent: number): Total',
+        '  9: export const count = (items: Item[]) => items.length;',
+        '  10: export class Cart',
+        'src/lib.rs',
+        '  1: pub struct Words;',
+        '  2: impl Words',
+        '  8: mod tests',
+      ].join('\n'),
+    );
+    expect(out.display).toBe('outline src/ (3 files)');
+    // The whole repository: the link out of it (passwd.sh) is passed over.
+    const all = await outlineTool.invoke({ path: '.' }, ctx);
+    expect(all.forModel).toContain('lib/stats.py\n  3: class Stats:');
+    expect(all.forModel).not.toContain('passwd');
+  });
+
   it('says what it cannot do, and stays inside the repository', async () => {
     await expect(outlineTool.invoke({ path: 'notes.md' }, ctx)).resolves.toMatchObject({ isError: true, forModel: expect.stringMatching(/does not know the language of notes\.md/) });
     await expect(outlineTool.invoke({ path: 'missing.ts' }, ctx)).resolves.toMatchObject({ isError: true, forModel: expect.stringMatching(/File not found/) });
-    await expect(outlineTool.invoke({ path: 'src' }, ctx)).resolves.toMatchObject({ isError: true, forModel: expect.stringMatching(/is a folder/) });
     const escaped = await outlineTool.invoke({ path: 'passwd.sh' }, ctx);
     expect(escaped.isError).toBe(true);
     expect(escaped.forModel).not.toContain('root:');
