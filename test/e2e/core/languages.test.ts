@@ -74,6 +74,48 @@ async function runToPr(vendor: VendorSpec, goal: string, timeoutMs = 120_000): P
   return JSON.parse(show.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/**
+ * A Python src/ package whose test imports inflection, which only the dependency group in `more` (lines after
+ * [project]) brings: the baseline passes only if the install brought it.
+ */
+function mathx(more: string[]): Record<string, string> {
+  return {
+    'pyproject.toml': [
+      '[build-system]',
+      'requires = ["setuptools>=64"]',
+      'build-backend = "setuptools.build_meta"',
+      '',
+      '[project]',
+      'name = "mathx"',
+      'version = "0.1.0"',
+      ...more,
+      '',
+      '[tool.pytest.ini_options]',
+      'testpaths = ["tests"]',
+      '',
+    ].join('\n'),
+    'src/mathx/__init__.py': 'def mean(values):\n    """The arithmetic mean."""\n    return sum(values) // len(values)\n',
+    'tests/test_mathx.py': 'import inflection\nfrom mathx import mean\n\n\ndef test_mean_of_even_total():\n    assert mean([2, 4]) == 3\n    assert inflection.underscore("MeanValue") == "mean_value"\n',
+  };
+}
+
+function mathxTurns(): ScriptTurn[] {
+  return fixTurns({
+    read: 'src/mathx/__init__.py',
+    summary: 'mean floors its result; divide exactly.',
+    fix: { path: 'src/mathx/__init__.py', old_text: 'sum(values) // len(values)', new_text: 'sum(values) / len(values)' },
+    test: { path: 'tests/test_mathx.py', old_text: 'def test_mean_of_even_total():', new_text: 'def test_mean_of_odd_total():\n    assert mean([1, 2]) == 1.5\n\n\ndef test_mean_of_even_total():' },
+    testName: 'tests/test_mathx.py::test_mean_of_odd_total',
+  });
+}
+
+function expectMeanFixed(pr: Record<string, any>): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+  expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
+  expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
+  expect(pr.tests.newTests).toEqual([{ file: 'tests/test_mathx.py', test: 'tests/test_mathx.py::test_mean_of_odd_total', failedBefore: true, passedAfter: true }]);
+  expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/mathx/__init__.py', 'tests/test_mathx.py']);
+}
+
 describe('slipway run opens a pull request in other languages', () => {
   it.runIf(has('go', 'version'))('Go: go test names, subtests included', async () => {
     repo = committedRepo('slipway-go-clamp-', {
@@ -140,89 +182,23 @@ describe('slipway run opens a pull request in other languages', () => {
     expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['clamp.go', 'clamp_test.go']);
   }, 180_000);
   it.runIf(has('python3', '-m', 'pytest', '--version'))('Python: a src/ layout package is installed editable (its build backend from PyPI), with its dev dependency group, so its tests import both', async () => {
-    repo = committedRepo('slipway-py-mathx-', {
-      'pyproject.toml': [
-        '[build-system]',
-        'requires = ["setuptools>=64"]',
-        'build-backend = "setuptools.build_meta"',
-        '',
-        '[project]',
-        'name = "mathx"',
-        'version = "0.1.0"',
-        '',
-        '[dependency-groups]',
-        'dev = [{ include-group = "test" }]',
-        'test = ["inflection==0.5.1"]',
-        '',
-        '[tool.pytest.ini_options]',
-        'testpaths = ["tests"]',
-        '',
-      ].join('\n'),
-      'src/mathx/__init__.py': 'def mean(values):\n    """The arithmetic mean."""\n    return sum(values) // len(values)\n',
-      // inflection comes only from the dependency group: the baseline passes only if the install brought it.
-      'tests/test_mathx.py': 'import inflection\nfrom mathx import mean\n\n\ndef test_mean_of_even_total():\n    assert mean([2, 4]) == 3\n    assert inflection.underscore("MeanValue") == "mean_value"\n',
-    });
-    h.server.turns(
-      fixTurns({
-        read: 'src/mathx/__init__.py',
-        summary: 'mean floors its result; divide exactly.',
-        fix: { path: 'src/mathx/__init__.py', old_text: 'sum(values) // len(values)', new_text: 'sum(values) / len(values)' },
-        test: { path: 'tests/test_mathx.py', old_text: 'def test_mean_of_even_total():', new_text: 'def test_mean_of_odd_total():\n    assert mean([1, 2]) == 1.5\n\n\ndef test_mean_of_even_total():' },
-        testName: 'tests/test_mathx.py::test_mean_of_odd_total',
-      }),
-    );
+    repo = committedRepo('slipway-py-mathx-', mathx(['[dependency-groups]', 'dev = [{ include-group = "test" }]', 'test = ["inflection==0.5.1"]']));
+    h.server.turns(mathxTurns());
     const pr = await runToPr('anthropic', 'mean rounds down; it should give the exact mean');
     expect(pr.tests.command).toMatch(/\.venv\/bin.*pytest/);
-    expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
-    expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
-    expect(pr.tests.newTests).toEqual([{ file: 'tests/test_mathx.py', test: 'tests/test_mathx.py::test_mean_of_odd_total', failedBefore: true, passedAfter: true }]);
+    expectMeanFixed(pr);
     expect(pr.decisions).toContainEqual(expect.objectContaining({ action: expect.stringMatching(/install dependencies.*pip install -e '\.' 'inflection==0\.5\.1'/) }));
     // The editable install's egg-info is left out of the change, and said so.
     expect(pr.decisions).toContainEqual(expect.objectContaining({ by: 'agent', action: expect.stringMatching(/leave out of the change what installing and testing made: .*src\/mathx\.egg-info\//) }));
-    expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/mathx/__init__.py', 'tests/test_mathx.py']);
   }, 180_000);
 
   // Slow (15-30 s): the install fetches uv from PyPI into the .venv, then setuptools and the locked inflection.
   it.runIf(has('python3', '-m', 'pytest', '--version'))('Python: a uv project is synced from its uv.lock (uv fetched from PyPI when it is not on the PATH)', async () => {
-    repo = committedRepo('slipway-py-uv-', {
-      'pyproject.toml': [
-        '[build-system]',
-        'requires = ["setuptools>=64"]',
-        'build-backend = "setuptools.build_meta"',
-        '',
-        '[project]',
-        'name = "mathx"',
-        'version = "0.1.0"',
-        'requires-python = ">=3.8"',
-        '',
-        '[dependency-groups]',
-        'dev = ["inflection==0.5.1"]',
-        '',
-        '[tool.pytest.ini_options]',
-        'testpaths = ["tests"]',
-        '',
-      ].join('\n'),
-      // Written by `uv lock` (uv 0.13.8) for the pyproject.toml above.
-      'uv.lock': UV_LOCK,
-      'src/mathx/__init__.py': 'def mean(values):\n    """The arithmetic mean."""\n    return sum(values) // len(values)\n',
-      // inflection comes only from the locked dev group: the baseline passes only if uv synced it.
-      'tests/test_mathx.py': 'import inflection\nfrom mathx import mean\n\n\ndef test_mean_of_even_total():\n    assert mean([2, 4]) == 3\n    assert inflection.underscore("MeanValue") == "mean_value"\n',
-    });
-    h.server.turns(
-      fixTurns({
-        read: 'src/mathx/__init__.py',
-        summary: 'mean floors its result; divide exactly.',
-        fix: { path: 'src/mathx/__init__.py', old_text: 'sum(values) // len(values)', new_text: 'sum(values) / len(values)' },
-        test: { path: 'tests/test_mathx.py', old_text: 'def test_mean_of_even_total():', new_text: 'def test_mean_of_odd_total():\n    assert mean([1, 2]) == 1.5\n\n\ndef test_mean_of_even_total():' },
-        testName: 'tests/test_mathx.py::test_mean_of_odd_total',
-      }),
-    );
+    repo = committedRepo('slipway-py-uv-', { ...mathx(['requires-python = ">=3.8"', '', '[dependency-groups]', 'dev = ["inflection==0.5.1"]']), 'uv.lock': UV_LOCK });
+    h.server.turns(mathxTurns());
     const pr = await runToPr('openai', 'mean rounds down; it should give the exact mean', 240_000);
     expect(pr.decisions).toContainEqual(expect.objectContaining({ action: expect.stringMatching(/install dependencies.*sync --frozen --inexact --python \.venv\/bin\/python --group dev/) }));
-    expect(pr.tests.before).toEqual({ passed: 1, failed: 0, skipped: 0 });
-    expect(pr.tests.after).toEqual({ passed: 2, failed: 0, skipped: 0 });
-    expect(pr.tests.newTests).toEqual([{ file: 'tests/test_mathx.py', test: 'tests/test_mathx.py::test_mean_of_odd_total', failedBefore: true, passedAfter: true }]);
-    expect(git(repo, 'diff', '--name-only', `main...${pr.branch}`).split('\n')).toEqual(['src/mathx/__init__.py', 'tests/test_mathx.py']);
+    expectMeanFixed(pr);
   }, 260_000);
 
   it.runIf(has('cargo', '--version'))('Rust: cargo test names of an integration test in tests/', async () => {
