@@ -23,7 +23,12 @@ export const editFileTool = defineTool({
     const content = await readFile(file, 'utf8').catch(() => {
       throw new ToolInputError(`File not found: ${requested}. Use write_file to create a new file.`);
     });
-    const count = countOccurrences(content, old_text);
+    // A file with Windows line ends (read_file shows its lines without the \r): the model's text is matched and
+    // written with them, so the file keeps its line ends.
+    const crlf = !old_text.includes('\r') && content.includes('\r\n') && countOccurrences(content, old_text) === 0;
+    const oldText = crlf ? old_text.replace(/\n/g, '\r\n') : old_text;
+    const newText = crlf ? new_text.replace(/\r?\n/g, '\r\n') : new_text;
+    const count = countOccurrences(content, oldText);
     if (count === 0) {
       throw new ToolInputError(
         `old_text was not found in ${requested}. ${nearMiss(content, old_text)}Read the file again and copy the text exactly, including indentation.`,
@@ -34,7 +39,7 @@ export const editFileTool = defineTool({
         `old_text appears ${count} times in ${requested}. Include more surrounding lines to make it unique, or set replace_all.`,
       );
     }
-    const updated = replace_all ? content.split(old_text).join(new_text) : content.replace(old_text, () => new_text);
+    const updated = replace_all ? content.split(oldText).join(newText) : content.replace(oldText, () => newText);
     await writeFileNoFollow(file, updated);
     const rel = relativeTo(ctx.root, file);
     return { forModel: `Edited ${rel}: replaced ${count} occurrence(s).`, display: `edit ${rel}` };

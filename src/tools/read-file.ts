@@ -33,7 +33,8 @@ export const readFileTool = defineTool({
     const lines = buffer.toString('utf8').split('\n');
     if (lines.at(-1) === '') lines.pop();
     const slice = lines.slice(offset - 1, offset - 1 + limit);
-    const body = slice.map((line, i) => `${offset + i}: ${line}`).join('\n');
+    // Windows line ends are not shown (edit_file matches and keeps them).
+    const body = slice.map((line, i) => `${offset + i}: ${line.endsWith('\r') ? line.slice(0, -1) : line}`).join('\n');
     const more = offset - 1 + limit < lines.length ? `\n… ${lines.length - (offset - 1 + limit)} more lines (use offset)` : '';
     return {
       forModel: (body || '(empty file)') + more,

@@ -29,7 +29,8 @@ export const searchTool = defineTool({
     for (const line of out.split('\n')) {
       const nul = line.indexOf('\0');
       if (nul === -1 || !mayShow(ctx, line.slice(0, nul))) continue;
-      lines.push(`${line.slice(0, nul)}:${line.slice(nul + 1)}`);
+      // As read_file shows them: without a Windows line end.
+      lines.push(`${line.slice(0, nul)}:${line.slice(nul + 1).replace(/\r$/, '')}`);
     }
     const shown = lines.slice(0, MAX_MATCHES);
     const more = lines.length > shown.length ? `\n… ${lines.length - shown.length} more matches (narrow the search)` : '';

@@ -97,6 +97,19 @@ describe('file tools', () => {
     expect(all.forModel).toMatch(/2 occurrence/);
   });
 
+  it('reads and edits a file with Windows line ends as it shows it, keeping its line ends', async () => {
+    await writeFile(path.join(root, 'src', 'win.txt'), 'alpha\r\nbeta\r\ngamma\r\n');
+    const shown = await readFileTool.invoke({ path: 'src/win.txt' }, ctx);
+    expect(shown.forModel).toBe('1: alpha\n2: beta\n3: gamma');
+    const edited = await editFileTool.invoke({ path: 'src/win.txt', old_text: 'alpha\nbeta', new_text: 'alpha\nBETA\nbeta two' }, ctx);
+    expect(edited.isError, edited.forModel).toBeFalsy();
+    expect(await readFile(path.join(root, 'src', 'win.txt'), 'utf8')).toBe('alpha\r\nBETA\r\nbeta two\r\ngamma\r\n');
+    // Text that matches as it is (with its \r) is replaced as it is.
+    await editFileTool.invoke({ path: 'src/win.txt', old_text: 'gamma\r\n', new_text: 'delta\r\n' }, ctx);
+    expect(await readFile(path.join(root, 'src', 'win.txt'), 'utf8')).toBe('alpha\r\nBETA\r\nbeta two\r\ndelta\r\n');
+    expect((await searchTool.invoke({ pattern: 'BETA', path: 'src/win.txt' }, ctx)).forModel).toBe('src/win.txt:2:BETA');
+  });
+
   it('turns schema errors into a message the model can act on', async () => {
     const r = await editFileTool.invoke({ path: 'src/a.js', new_text: 1 }, ctx);
     expect(r.isError).toBe(true);
