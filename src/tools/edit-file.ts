@@ -20,9 +20,19 @@ export const editFileTool = defineTool({
     // Editing reads too (and its errors quote the file), so a secret file cannot be edited either.
     await requireAllowed(ctx, 'read', pathSubjects(ctx.root, requested, file), requested);
     await requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
-    const content = await readFile(file, 'utf8').catch(() => {
+    const bytes = await readFile(file).catch(() => {
       throw new ToolInputError(`File not found: ${requested}. Use write_file to create a new file.`);
     });
+    // Decoding text that is not UTF-8 (Latin-1, Shift-JIS) and writing it back would change every byte that is
+    // not ASCII, far from the edit: refused, with a way that keeps the encoding.
+    let content: string;
+    try {
+      content = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes); // a BOM stays as it is
+    } catch {
+      throw new ToolInputError(
+        `${requested} is not UTF-8 text, and editing it here would change its other characters. Edit it with a shell command that keeps its encoding (sed, or python with the file's encoding).`,
+      );
+    }
     // A file with Windows line ends (read_file shows its lines without the \r): the model's text is matched and
     // written with them, so the file keeps its line ends.
     const crlf = !old_text.includes('\r') && content.includes('\r\n') && countOccurrences(content, old_text) === 0;

@@ -110,6 +110,19 @@ describe('file tools', () => {
     expect((await searchTool.invoke({ pattern: 'BETA', path: 'src/win.txt' }, ctx)).forModel).toBe('src/win.txt:2:BETA');
   });
 
+  it('refuses to edit a file that is not UTF-8, leaving its bytes as they were', async () => {
+    const latin1 = Buffer.from('caf\xe9 = 1\n', 'latin1');
+    await writeFile(path.join(root, 'src', 'legacy.txt'), latin1);
+    const out = await editFileTool.invoke({ path: 'src/legacy.txt', old_text: '= 1', new_text: '= 2' }, ctx);
+    expect(out.isError).toBe(true);
+    expect(out.forModel).toMatch(/not UTF-8 text.*shell command that keeps its encoding/);
+    expect((await readFile(path.join(root, 'src', 'legacy.txt'))).equals(latin1)).toBe(true);
+    // UTF-8 with a byte-order mark keeps it.
+    await writeFile(path.join(root, 'src', 'bom.txt'), '\ufeffx = 1\n');
+    expect((await editFileTool.invoke({ path: 'src/bom.txt', old_text: '= 1', new_text: '= 2' }, ctx)).isError).toBeFalsy();
+    expect(await readFile(path.join(root, 'src', 'bom.txt'), 'utf8')).toBe('\ufeffx = 2\n');
+  });
+
   it('turns schema errors into a message the model can act on', async () => {
     const r = await editFileTool.invoke({ path: 'src/a.js', new_text: 1 }, ctx);
     expect(r.isError).toBe(true);
