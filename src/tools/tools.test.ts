@@ -108,6 +108,10 @@ describe('file tools', () => {
     await editFileTool.invoke({ path: 'src/win.txt', old_text: 'gamma\r\n', new_text: 'delta\r\n' }, ctx);
     expect(await readFile(path.join(root, 'src', 'win.txt'), 'utf8')).toBe('alpha\r\nBETA\r\nbeta two\r\ndelta\r\n');
     expect((await searchTool.invoke({ pattern: 'BETA', path: 'src/win.txt' }, ctx)).forModel).toBe('src/win.txt:2:BETA');
+    await writeFileTool.invoke({ path: 'src/win.txt', content: 'one\ntwo\n' }, ctx);
+    expect(await readFile(path.join(root, 'src', 'win.txt'), 'utf8')).toBe('one\r\ntwo\r\n');
+    await writeFileTool.invoke({ path: 'src/new.txt', content: 'one\ntwo\n' }, ctx);
+    expect(await readFile(path.join(root, 'src', 'new.txt'), 'utf8')).toBe('one\ntwo\n');
   });
 
   it('refuses to edit a file that is not UTF-8, leaving its bytes as they were', async () => {

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineTool, ToolInputError } from './define.js';
@@ -23,7 +23,11 @@ export const writeFileTool = defineTool({
     const file = await resolveInside(ctx.root, requested, { forWrite: true });
     await requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFileNoFollow(file, content);
+    // Rewriting a file with Windows line ends keeps them (read_file shows its lines without the \r).
+    // Only a regular file is read: never through a link (which the write below refuses anyway) or a FIFO.
+    const before = (await lstat(file).catch(() => null))?.isFile() ? await readFile(file).catch(() => null) : null;
+    const crlf = before !== null && before.includes('\r\n') && !content.includes('\r');
+    await writeFileNoFollow(file, crlf ? content.replace(/\n/g, '\r\n') : content);
     const rel = relativeTo(ctx.root, file);
     return { forModel: `Wrote ${rel} (${content.split('\n').length} lines).`, display: `write ${rel}` };
   },
