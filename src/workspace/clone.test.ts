@@ -61,6 +61,17 @@ describe('prepareWorkspace', () => {
     expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('edited\n');
   });
 
+  it('says the clone has the repository\'s submodules empty', async () => {
+    const dep = makeRepo({ 'index.js': 'module.exports = 1;\n' });
+    cleanup.push(dep);
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    gitCmd(repo, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', dep, 'vendor/dep');
+    gitCmd(repo, 'commit', '-qm', 'a submodule');
+    const { workspace, notices } = await prepare(repo, workspacesDir);
+    expect(notices).toEqual(['the repository has git submodules, and the clone has them empty: code or tests that need them will not find them']);
+    expect(readdirSync(join(workspace.dir, 'vendor', 'dep'))).toEqual([]);
+  });
+
   it('fails on an unknown base, naming the branches there are', async () => {
     const { repo, workspacesDir } = fixture();
     gitCmd(repo, 'branch', 'develop');

@@ -73,6 +73,9 @@ export async function prepareWorkspace(
     if (await dirty) {
       notices.push(`uncommitted changes in ${repo} are not seen by this run; it works from ${base} at ${baseCommit.slice(0, 12)}`);
     }
+    if (await exists(join(dir, '.gitmodules'))) {
+      notices.push('the repository has git submodules, and the clone has them empty: code or tests that need them will not find them');
+    }
     const workspace = new GitWorkspace({ dir, runDir, userRepo: repo, branch, base, baseCommit, ...(path ? { path } : {}) });
     return { workspace, notices };
   } catch (err) {
