@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareAhead, prepareWorkspace, slugify } from './clone.js';
@@ -61,15 +61,27 @@ describe('prepareWorkspace', () => {
     expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('edited\n');
   });
 
-  it('says the clone has the repository\'s submodules empty', async () => {
+  it('checks out submodules from the user\'s own copies of them, sharing no object file, and says which stay empty', async () => {
     const dep = makeRepo({ 'index.js': 'module.exports = 1;\n' });
-    cleanup.push(dep);
+    const other = makeRepo({ 'lib.c': 'int x;\n' });
+    cleanup.push(dep, other);
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
     gitCmd(repo, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', dep, 'vendor/dep');
-    gitCmd(repo, 'commit', '-qm', 'a submodule');
+    gitCmd(repo, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', other, 'vendor/other');
+    gitCmd(repo, 'commit', '-qm', 'two submodules');
+    // The user has not checked this one out here, and its URL leads nowhere: it must not be fetched.
+    gitCmd(repo, 'config', '--file', '.gitmodules', 'submodule.vendor/other.url', 'https://example.invalid/other.git');
+    gitCmd(repo, 'commit', '-qam', 'other elsewhere');
+    gitCmd(repo, 'submodule', 'deinit', '-q', '-f', 'vendor/other');
+    rmSync(join(repo, '.git', 'modules', 'vendor', 'other'), { recursive: true, force: true });
     const { workspace, notices } = await prepare(repo, workspacesDir);
-    expect(notices).toEqual(['the repository has git submodules, and the clone has them empty: code or tests that need them will not find them']);
-    expect(readdirSync(join(workspace.dir, 'vendor', 'dep'))).toEqual([]);
+    expect(readFileSync(join(workspace.dir, 'vendor', 'dep', 'index.js'), 'utf8')).toBe('module.exports = 1;\n');
+    expect(notices).toEqual([`the clone has these git submodules empty (not checked out in ${repo}, or their commit is not there): vendor/other; code or tests that need them will not find them`]);
+    // Copied, not hard-linked: no object file of the clone's submodule is one of the user's.
+    const objects = join(workspace.dir, '.git', 'modules', 'vendor', 'dep', 'objects');
+    const files = sh(objects, 'find', '.', '-type', 'f').split('\n').filter(Boolean);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(statSync(join(objects, f)).nlink).toBe(1);
   });
 
   it('fails on an unknown base, naming the branches there are', async () => {
