@@ -82,6 +82,12 @@ describe('prepareWorkspace', () => {
     const files = sh(objects, 'find', '.', '-type', 'f').split('\n').filter(Boolean);
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(statSync(join(objects, f)).nlink).toBe(1);
+    // A checkout of the base (the proof's) has them too, and goes away whole.
+    const base = await workspace.checkoutBaseWith([]);
+    expect(readFileSync(join(base.dir, 'vendor', 'dep', 'index.js'), 'utf8')).toBe('module.exports = 1;\n');
+    await base.dispose();
+    expect(existsSync(base.dir)).toBe(false);
+    expect(gitCmd(workspace.dir, 'worktree', 'list')).not.toContain(base.dir);
   });
 
   it('fails on an unknown base, naming the branches there are', async () => {

@@ -6,6 +6,7 @@ import type { FileChange, Workspace } from '../protocol/workspace.js';
 import { WorkspaceError } from './errors.js';
 import { git, gitLine, type GitResult } from './git.js';
 import { isInside } from './paths.js';
+import { populateSubmodules } from './submodules.js';
 
 export interface GitWorkspaceInit {
   /** The clone's work tree. */
@@ -164,6 +165,8 @@ export class GitWorkspace implements Workspace {
       await this.git(['worktree', 'prune'], undefined, true);
     };
     try {
+      // The clone's submodules, from the clone's own copies: the base runs against what the change runs against.
+      if ((await lstat(join(target, '.gitmodules')).catch(() => null))?.isFile()) await populateSubmodules(target, this.dir, this.path);
       for (const rel of rels) await overlay(this.dir, target, rel);
       for (const [rel, text] of written) {
         const dst = join(target, rel);

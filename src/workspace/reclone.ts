@@ -8,6 +8,7 @@ import { EXCLUDES, reopenWorkspace } from './clone.js';
 import { WorkspaceError } from './errors.js';
 import { git, gitLine, GitError } from './git.js';
 import { GitWorkspace } from './git-workspace.js';
+import { populateSubmodules } from './submodules.js';
 
 export interface RecloneOptions {
   /** The user's repository (its root). */
@@ -57,6 +58,7 @@ async function reclone(opts: RecloneOptions): Promise<GitWorkspace> {
     // The base as the user's repository has it now; the branch's fork point stays the base commit.
     await git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${base}:refs/heads/${base}`], { cwd: dir, path });
     const baseCommit = await gitLine(['merge-base', 'HEAD', `refs/heads/${base}`], { cwd: dir, path });
+    if (await stat(join(dir, '.gitmodules')).then(() => true, () => false)) await populateSubmodules(dir, opts.repo, path);
     return new GitWorkspace({ dir, runDir, userRepo: opts.repo, branch, base, baseCommit, ...(path ? { path } : {}) });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
