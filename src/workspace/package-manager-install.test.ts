@@ -73,14 +73,15 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
     const root = tempDir('slipway-pnpm-');
     const home = join(root, 'home');
     const clone = makeRepo({
-      'package.json': JSON.stringify({ name: 'pnpm-demo', version: '1.0.0', private: true, scripts: { test: 'node --test' }, dependencies: { 'is-number': '7.0.0' } }),
+      // The test script calls pnpm itself: with no pnpm on the machine, the one the install fetched runs it.
+      'package.json': JSON.stringify({ name: 'pnpm-demo', version: '1.0.0', private: true, scripts: { test: 'pnpm --version && node --test' }, dependencies: { 'is-number': '7.0.0' } }),
       'pnpm-lock.yaml': PNPM_LOCK,
       'dep.test.js': "const test = require('node:test');\nconst assert = require('node:assert');\ntest('is-number is importable', () => assert.strictEqual(require('is-number')(5), true));\n",
     });
     const plan = await detectTestPlan(clone);
     expect(plan).toMatchObject({ command: 'npm test', framework: 'node-test' });
     expect(plan?.install).toBe(
-      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 pnpm --version >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9 -- pnpm install --frozen-lockfile; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 pnpm --version >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9 -- sh -c \'pnpm install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v pnpm)" "$SLIPWAY_TOOL_BIN/pnpm"; }; }\'; fi',
     );
     try {
       mkdirSync(join(root, 'run-cache'));
@@ -140,7 +141,7 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
     });
     const plan = await detectTestPlan(clone);
     expect(plan?.install).toBe(
-      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- yarn install --frozen-lockfile; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- sh -c \'yarn install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v yarn)" "$SLIPWAY_TOOL_BIN/yarn"; }; }\'; fi',
     );
     const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
     const proxy = await startEgressProxy({ allow, dir: root }).catch((err: unknown) => {

@@ -340,7 +340,9 @@ function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<st
   const deps = opts.dependencyCache;
   return {
     ...base,
-    PATH: visiblePath(base.PATH ?? '/usr/local/bin:/usr/bin:/bin', roots) || '/usr/bin:/bin',
+    // The run's tool folder first: a package manager the install fetched (see withPackageManager) is found there.
+    PATH: [...(cache ? [join(cache, 'bin')] : []), visiblePath(base.PATH ?? '/usr/local/bin:/usr/bin:/bin', roots) || '/usr/bin:/bin'].join(delimiter),
+    ...(cache ? { SLIPWAY_TOOL_BIN: join(cache, 'bin') } : {}),
     HOME: opts.home,
     USER: 'slipway',
     LOGNAME: 'slipway',

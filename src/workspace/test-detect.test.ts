@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectTestPlan, packageManagerVersion, pnpmForLockfile, withPackageManager } from './test-detect.js';
@@ -166,27 +166,32 @@ describe('detectTestPlan', () => {
     expect(await detectTestPlan(project({ 'README.md': '# nothing' }))).toBeNull();
   });
 
-  it('passes over a pnpm on PATH that does not run (a corepack shim that cannot download), and uses a working one', async () => {
+  it('passes over a pnpm on PATH that does not run (a corepack shim that cannot download), and keeps the one it fetched for later commands', async () => {
     const bin = tempDir('slipway-fake-bin-');
-    const fake = (name: string, body: string) => {
-      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-      chmodSync(join(bin, name), 0o755);
+    const npx = tempDir('slipway-fake-npx-');
+    const tools = join(tempDir('slipway-fake-run-cache-'), 'bin');
+    const fake = (dir: string, name: string, body: string) => {
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, name), 0o755);
     };
-    fake('npm', 'echo "npm $*"');
+    // npm exec --yes --package=X -- CMD...: runs CMD with the package's bin folder first on PATH, as npm does.
+    fake(bin, 'npm', 'shift 4; PATH="' + npx + ':$PATH" exec "$@"');
+    fake(npx, 'pnpm', 'echo "fetched pnpm $*"');
     const command = withPackageManager('pnpm', 'pnpm@9', 'install --frozen-lockfile');
-    const run = () => execFileSync('/bin/sh', ['-c', command], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' }).trim();
-    fake('pnpm', 'echo "Internal Error: Cannot find matching keyid" >&2; exit 1');
-    expect(run()).toBe('npm exec --yes --package=pnpm@9 -- pnpm install --frozen-lockfile');
-    fake('pnpm', '[ "$1" = --version ] && echo 9.15.9 || echo "pnpm $*"');
+    const run = () => execFileSync('/bin/sh', ['-c', command], { env: { PATH: `${bin}:/usr/bin:/bin`, SLIPWAY_TOOL_BIN: tools }, encoding: 'utf8' }).trim();
+    fake(bin, 'pnpm', 'echo "Internal Error: Cannot find matching keyid" >&2; exit 1');
+    expect(run()).toBe('fetched pnpm install --frozen-lockfile');
+    expect(readlinkSync(join(tools, 'pnpm'))).toBe(join(npx, 'pnpm'));
+    fake(bin, 'pnpm', '[ "$1" = --version ] && echo 9.15.9 || echo "pnpm $*"');
     expect(run()).toBe('pnpm install --frozen-lockfile');
-    removeDir(bin);
+    for (const d of [bin, npx, join(tools, '..')]) removeDir(d);
   });
 
   it('runs pnpm from PATH, else fetched through npm at the version packageManager or the lockfile names', async () => {
     const lock9 = "lockfileVersion: '9.0'\n\nimporters: {}\n";
     const install = async (files: Record<string, string>) => (await detectTestPlan(project({ 'package.json': pkg({ test: 'vitest run' }), ...files })))?.install;
     expect(await install({ 'pnpm-lock.yaml': lock9 })).toBe(
-      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 pnpm --version >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9 -- pnpm install --frozen-lockfile; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 pnpm --version >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9 -- sh -c \'pnpm install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v pnpm)" "$SLIPWAY_TOOL_BIN/pnpm"; }; }\'; fi',
     );
     expect(await install({ 'pnpm-lock.yaml': "lockfileVersion: '6.0'\n" })).toContain('--package=pnpm@8 --');
     expect(await install({ 'pnpm-lock.yaml': 'lockfileVersion: 5.4\n' })).toContain('--package=pnpm@7 --');
@@ -194,7 +199,7 @@ describe('detectTestPlan', () => {
     // packageManager wins, its +hash dropped; a value that is no plain version is ignored.
     const withField = (packageManager: string) => ({ 'package.json': pkg({ test: 'vitest run' }, { packageManager }), 'pnpm-lock.yaml': lock9 });
     expect(await install(withField('pnpm@9.12.0+sha512.4abf725084d7bcbafbd728bfc7bee61f2f791f977fd87542b3579dcb23504d170d46337945e4c66485cd12d588a0c0e570ed9c477e7ccdd8507cf05f3f92eaca'))).toBe(
-      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 pnpm --version >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9.12.0 -- pnpm install --frozen-lockfile; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 pnpm --version >/dev/null 2>&1; then pnpm install --frozen-lockfile; else npm exec --yes --package=pnpm@9.12.0 -- sh -c \'pnpm install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v pnpm)" "$SLIPWAY_TOOL_BIN/pnpm"; }; }\'; fi',
     );
     expect(await install(withField('pnpm@9; curl evil.example'))).toContain('--package=pnpm@9 --');
     expect(await install(withField('yarn@1.22.22'))).toContain('--package=pnpm@9 --');
@@ -206,7 +211,7 @@ describe('detectTestPlan', () => {
     const install = async (files: Record<string, string>, extra: object = {}) =>
       (await detectTestPlan(project({ 'package.json': pkg({ test: 'jest' }, extra), ...files })))?.install;
     expect(await install({ 'yarn.lock': v1 })).toBe(
-      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- yarn install --frozen-lockfile; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- sh -c \'yarn install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v yarn)" "$SLIPWAY_TOOL_BIN/yarn"; }; }\'; fi',
     );
     expect(await install({ 'yarn.lock': v1 }, { packageManager: 'yarn@1.22.22+sha256.c17d3797fb9a9115bf375e31bfd30058cac6bc9c3b8807a3d8cb2094794b51ca' })).toContain(
       '--package=yarn@1.22.22 --',
@@ -215,7 +220,7 @@ describe('detectTestPlan', () => {
       'node .yarn/releases/yarn-4.5.0.cjs install --immutable',
     );
     expect(await install({ 'yarn.lock': berry }, { packageManager: 'yarn@4.5.0+sha512.abc' })).toBe(
-      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --immutable; else npm exec --yes --package=@yarnpkg/cli-dist@4.5.0 -- yarn install --immutable; fi',
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --immutable; else npm exec --yes --package=@yarnpkg/cli-dist@4.5.0 -- sh -c \'yarn install --immutable && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v yarn)" "$SLIPWAY_TOOL_BIN/yarn"; }; }\'; fi',
     );
     expect(await install({ 'yarn.lock': berry })).toContain('--package=@yarnpkg/cli-dist@latest --');
     // A yarnPath that is no plain relative path is not put into the command.
