@@ -53,8 +53,10 @@ async function outlineFolder(dir: string, ctx: ToolContext): Promise<ToolOutcome
   const files = (await ripgrep(['--files', '--sort', 'path', rel], ctx.root, ctx.signal)).split('\n').filter((f) => f && languageOf(f) && mayShow(ctx, f));
   const lines: string[] = [];
   let outlined = 0;
+  let looked = 0;
   for (const f of files) {
     if (lines.length >= MAX_FOLDER_LINES) break;
+    looked++;
     // Each file is resolved again: a link out of the clone is passed over.
     const file = await resolveInside(ctx.root, f).catch(() => null);
     const info = file ? await stat(file).catch(() => null) : null;
@@ -66,7 +68,7 @@ async function outlineFolder(dir: string, ctx: ToolContext): Promise<ToolOutcome
     if (top.length === 0) continue;
     lines.push(f, ...top.map((d) => `  ${d.line}: ${d.header}`));
   }
-  const left = files.length - outlined;
+  const left = files.length - looked;
   const more = left > 0 ? `\n… ${left} more source files (outline a sub-folder or a file)` : '';
   return {
     forModel: (lines.length ? lines.slice(0, MAX_FOLDER_LINES).join('\n') : `(no definitions in the source files under ${rel})`) + more,
