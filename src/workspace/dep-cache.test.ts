@@ -61,10 +61,10 @@ describe('the shared dependency cache', () => {
     const lease = await cache.lease(repo, { proxied: true, waitMs: 1000 });
     const dir = join(root, 'go', dependencyKeys(repo)[0]!.hash);
     expect(lease?.keys).toMatchObject([{ ecosystem: 'go', dir, reused: false }]);
-    expect(lease?.mounts).toEqual({ mode: 'writable', dirs: [dir], env: { GOMODCACHE: join(dir, 'mod'), GOFLAGS: '-modcacherw' }, homeFiles: [] });
+    expect(lease?.mounts).toEqual({ mode: 'writable', dirs: [dir], env: { GOMODCACHE: join(dir, 'mod'), GOFLAGS: '-modcacherw' }, homeFiles: [], bin: [] });
     mkdirSync(join(dir, 'mod'));
     await lease?.release();
-    expect(cache.readOnly(repo)).toEqual({ mode: 'read-only', dirs: [dir], env: { GOMODCACHE: join(dir, 'mod'), GOPROXY: 'off' }, homeFiles: [] });
+    expect(cache.readOnly(repo)).toEqual({ mode: 'read-only', dirs: [dir], env: { GOMODCACHE: join(dir, 'mod'), GOPROXY: 'off' }, homeFiles: [], bin: [] });
     const again = await cache.lease(project({ 'go.sum': 'lease-test\n' }), { proxied: true, waitMs: 1000 });
     expect(again?.keys[0]?.reused).toBe(true);
     await again?.release();

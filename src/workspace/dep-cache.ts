@@ -31,6 +31,12 @@ export interface CacheMounts {
   env: Record<string, string>;
   /** Host files bound read-only at a path relative to the sandbox's private home (Maven's settings.xml). */
   homeFiles: Array<{ source: string; target: string }>;
+  /**
+   * Folders of tools an install fetched (a pnpm or yarn npm got: see withPackageManager), first on the sandbox's
+   * PATH. Inside the key's folder, so only an install can write them: a command cannot plant a program there
+   * that the test runs (the proof's included) would then start.
+   */
+  bin: string[];
 }
 
 export interface CacheLease {
@@ -123,6 +129,7 @@ function ecosystemEnv(ecosystem: Ecosystem, dir: string, mode: CacheMounts['mode
         ? {
             npm_config_cache: join(dir, 'npm'),
             YARN_CACHE_FOLDER: join(dir, 'yarn'),
+            SLIPWAY_TOOL_BIN: join(dir, 'bin'),
             npm_config_store_dir: join(dir, 'pnpm-store'),
             npm_config_audit: 'false',
             npm_config_fund: 'false',
@@ -157,10 +164,11 @@ export function createDependencyCache(opts: { root: string }): DependencyCache {
   const keyDir = (k: CacheKey) => join(root, k.ecosystem, k.hash);
 
   const mountsFor = (keys: CacheKey[], mode: CacheMounts['mode'], proxied: boolean): CacheMounts => {
-    const mounts: CacheMounts = { mode, dirs: [], env: {}, homeFiles: [] };
+    const mounts: CacheMounts = { mode, dirs: [], env: {}, homeFiles: [], bin: [] };
     for (const k of keys) {
       const dir = keyDir(k);
       mounts.dirs.push(dir);
+      if (k.ecosystem === 'node') mounts.bin.push(join(dir, 'bin'));
       Object.assign(mounts.env, ecosystemEnv(k.ecosystem, dir, mode));
       if (k.ecosystem === 'maven') {
         // Maven reads no proxy variables: its user settings (in the private home) name the repository and proxy.

@@ -4,7 +4,7 @@
  * the installed dependency with no network at all.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDependencyCache } from './dep-cache.js';
@@ -111,6 +111,8 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
           // pnpm itself came from the registry, into npm's cache in the lockfile's dependency cache folder.
           expect(r.output).toMatch(/using pnpm v9\./);
           expect(execFileSync('sh', ['-c', 'ls */node_modules/pnpm/package.json'], { cwd: join(lease!.keys[0]!.dir, 'npm', '_npx'), encoding: 'utf8' })).toContain('pnpm/package.json');
+          // ... and linked into the key's tool folder, for the test scripts that call pnpm.
+          expect(readlinkSync(join(lease!.keys[0]!.dir, 'bin', 'pnpm'))).toMatch(new RegExp(`^${lease!.keys[0]!.dir}/npm/_npx/`));
         }
         expect(existsSync(join(lease!.keys[0]!.dir, 'pnpm-store'))).toBe(true);
         // The store is in the dependency cache, another mount: files are copied, not hard links a test could write through.
@@ -124,6 +126,11 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
       const tester = createSandboxRunner({ writableDirs: [clone], home, env: process.env, cacheDir: join(root, 'run-cache'), dependencyCache: cache.readOnly(clone) });
       const result = await runTests(tester, clone, plan!, { timeoutMs: 60_000 });
       expect(result.counts, result.output).toEqual({ passed: 1, failed: 0, skipped: 0 });
+      // The tool folder is first on the PATH, and no command but the install can plant a program there.
+      const planted = await tester.run('echo "$PATH" | cut -d: -f1; printf "#!/bin/sh\\necho planted\\n" > "$(echo "$PATH" | cut -d: -f1)/node" 2>&1; echo "rc=$?"', { cwd: clone, timeoutMs: 10_000 });
+      expect(planted.output).toContain(join(cache.root, 'node'));
+      expect(planted.output).toMatch(/Read-only file system/);
+      expect(planted.output).not.toMatch(/rc=0/);
     } finally {
       removeDir(root);
       removeDir(clone);

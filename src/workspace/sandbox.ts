@@ -340,9 +340,8 @@ function sandboxEnv(opts: SandboxRunnerOptions, layout: Layout, extra: Record<st
   const deps = opts.dependencyCache;
   return {
     ...base,
-    // The run's tool folder first: a package manager the install fetched (see withPackageManager) is found there.
-    PATH: [...(cache ? [join(cache, 'bin')] : []), visiblePath(base.PATH ?? '/usr/local/bin:/usr/bin:/bin', roots) || '/usr/bin:/bin'].join(delimiter),
-    ...(cache ? { SLIPWAY_TOOL_BIN: join(cache, 'bin') } : {}),
+    // The dependency cache's tool folders first: a package manager the install fetched is found there.
+    PATH: [...(deps?.bin ?? []), visiblePath(base.PATH ?? '/usr/local/bin:/usr/bin:/bin', roots) || '/usr/bin:/bin'].join(delimiter),
     HOME: opts.home,
     USER: 'slipway',
     LOGNAME: 'slipway',

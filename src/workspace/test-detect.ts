@@ -144,8 +144,9 @@ export function pnpmForLockfile(lockfile: string): string {
  * A package manager's command, run with the one on PATH when it works, else fetched from the npm registry with
  * `npm exec` (into npm's cache; the install's egress proxy allows the registry). Not corepack: its bundled
  * signing keys go stale and its downloads then fail, so a corepack shim on PATH (`corepack enable`) that cannot
- * give its version is passed over too. A fetched one is linked into the run's tool folder ($SLIPWAY_TOOL_BIN,
- * first on the sandbox's PATH), so a test script that calls it finds it too.
+ * give its version is passed over too. A fetched one is linked into the dependency cache's tool folder
+ * ($SLIPWAY_TOOL_BIN, set for the install; first on every command's PATH, and read-only to all but the install),
+ * so a test script that calls it finds it too.
  */
 export function withPackageManager(bin: 'pnpm' | 'yarn', pkgSpec: string, args: string): string {
   const keep = `{ [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v ${bin})" "$SLIPWAY_TOOL_BIN/${bin}"; }; }`;
