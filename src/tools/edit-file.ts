@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineTool, ToolInputError } from './define.js';
-import { relativeTo, resolveInside, writeFileNoFollow } from './paths.js';
+import { relativeTo, resolveInside, toCrlf, writeFileNoFollow } from './paths.js';
 import { pathSubjects, requireAllowed } from './policy-guard.js';
 import description from './edit-file.md?raw';
 
@@ -36,8 +36,8 @@ export const editFileTool = defineTool({
     // A file with Windows line ends (read_file shows its lines without the \r): the model's text is matched and
     // written with them, so the file keeps its line ends.
     const crlf = !old_text.includes('\r') && content.includes('\r\n') && countOccurrences(content, old_text) === 0;
-    const oldText = crlf ? old_text.replace(/\n/g, '\r\n') : old_text;
-    const newText = crlf ? new_text.replace(/\r?\n/g, '\r\n') : new_text;
+    const oldText = crlf ? toCrlf(old_text) : old_text;
+    const newText = crlf ? toCrlf(new_text) : new_text;
     const count = countOccurrences(content, oldText);
     if (count === 0) {
       throw new ToolInputError(

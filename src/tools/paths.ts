@@ -68,3 +68,25 @@ export async function writeFileNoFollow(file: string, content: string): Promise<
 export function relativeTo(root: string, abs: string): string {
   return path.relative(root, abs) || '.';
 }
+
+/**
+ * Windows line ends: read_file and search show lines without the `\r`, so text from the model has `\n` only.
+ * Written into a file that uses `\r\n`, it takes the file's line ends.
+ */
+export function toCrlf(text: string): string {
+  return text.replace(/\r?\n/g, '\r\n');
+}
+
+/** The start of a regular file (never read through a link, or from a FIFO), or null when there is none. */
+export async function fileStart(file: string, bytes = 64 * 1024): Promise<Buffer | null> {
+  if (!(await lstat(file).catch(() => null))?.isFile()) return null;
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
+  if (!handle) return null;
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}

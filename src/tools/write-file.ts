@@ -1,8 +1,8 @@
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineTool, ToolInputError } from './define.js';
-import { relativeTo, resolveInside, writeFileNoFollow } from './paths.js';
+import { fileStart, relativeTo, resolveInside, toCrlf, writeFileNoFollow } from './paths.js';
 import { pathSubjects, requireAllowed } from './policy-guard.js';
 import description from './write-file.md?raw';
 
@@ -23,11 +23,9 @@ export const writeFileTool = defineTool({
     const file = await resolveInside(ctx.root, requested, { forWrite: true });
     await requireAllowed(ctx, 'write', pathSubjects(ctx.root, requested, file), requested);
     await mkdir(path.dirname(file), { recursive: true });
-    // Rewriting a file with Windows line ends keeps them (read_file shows its lines without the \r).
-    // Only a regular file is read: never through a link (which the write below refuses anyway) or a FIFO.
-    const before = (await lstat(file).catch(() => null))?.isFile() ? await readFile(file).catch(() => null) : null;
-    const crlf = before !== null && before.includes('\r\n') && !content.includes('\r');
-    await writeFileNoFollow(file, crlf ? content.replace(/\n/g, '\r\n') : content);
+    // Rewriting a file with Windows line ends keeps them: its start says which it uses.
+    const crlf = !content.includes('\r') && ((await fileStart(file))?.includes('\r\n') ?? false);
+    await writeFileNoFollow(file, crlf ? toCrlf(content) : content);
     const rel = relativeTo(ctx.root, file);
     return { forModel: `Wrote ${rel} (${content.split('\n').length} lines).`, display: `write ${rel}` };
   },
