@@ -173,7 +173,9 @@ export function yarnInstall(pkg: Pick<PackageJson, 'packageManager'>, lockfile: 
 
 async function pythonInstall(dir: string): Promise<string | null> {
   const pyproject = await read(join(dir, 'pyproject.toml'));
-  if (pyproject !== null && (await exists(join(dir, 'uv.lock')))) return uvInstall(pyproject);
+  // Not TOML: no groups or extras are read (pip or uv then says what is wrong with the file).
+  const doc = pyproject === null ? {} : parsePyproject(pyproject);
+  if (pyproject !== null && (await exists(join(dir, 'uv.lock')))) return uvInstall(doc);
   const parts: string[] = [];
   for (const name of ['requirements.txt', 'requirements-dev.txt', 'requirements-test.txt']) {
     if (await exists(join(dir, name))) parts.push(`-r ${name}`);
@@ -182,11 +184,11 @@ async function pythonInstall(dir: string): Promise<string | null> {
   // extras its tests usually need: a src/ layout cannot be imported by its tests otherwise.
   const packaged = (pyproject !== null && /^\[(project|tool\.poetry)\]/m.test(pyproject)) || (await exists(join(dir, 'setup.py')));
   if (packaged) {
-    const extras = pyproject ? testExtras(pyproject) : [];
+    const extras = testExtras(doc);
     parts.push(`-e '.${extras.length ? `[${extras.join(',')}]` : ''}'`);
   }
   // What the tests need beyond the package: a dependency group (uv, PDM, Hatch) or Poetry's dev group.
-  parts.push(...(pyproject ? devRequirements(pyproject) : []).map(shellQuote));
+  parts.push(...devRequirements(doc).map(shellQuote));
   if (parts.length === 0) return null;
   // --system-site-packages: pytest and friends already installed in the toolchain stay usable.
   return `python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install ${parts.join(' ')}`;
@@ -198,16 +200,10 @@ async function pythonInstall(dir: string): Promise<string | null> {
  * nothing), with its default groups (`dev`) and the test groups and extras that exist. uv comes from the PATH
  * when it runs there, else from PyPI into the .venv; it never downloads a Python (UV_PYTHON_DOWNLOADS=never).
  */
-export function uvInstall(pyproject: string): string {
-  let doc: Record<string, unknown> = {};
-  try {
-    doc = parseToml(pyproject);
-  } catch {
-    // uv says what is wrong with the file
-  }
+function uvInstall(doc: Record<string, unknown>): string {
   const safe = (name: string) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name);
   const groups = Object.keys(table(doc['dependency-groups'])).filter((g) => safe(g) && TEST_GROUPS.includes(normalizeName(g)));
-  const extras = testExtras(pyproject).filter(safe);
+  const extras = testExtras(doc).filter(safe);
   const flags = [...groups.map((g) => ` --group ${g}`), ...extras.map((e) => ` --extra ${e}`)].join('');
   return (
     'python3 -m venv --system-site-packages .venv && ' +
@@ -223,15 +219,9 @@ const TEST_GROUPS = ['test', 'tests', 'testing', 'dev'];
  * Requirements (PEP 508) of the development groups that tests usually need: PEP 735 `[dependency-groups]`
  * (with `include-group`) and Poetry's `[tool.poetry.group.<name>.dependencies]` or `dev-dependencies`, whose
  * version constraints (`^1.2`, `~1.2`) are written as pip reads them. Entries pip cannot take from a registry
- * (a git, path or url dependency) are left out. A pyproject.toml that is not valid TOML gives none.
+ * (a git, path or url dependency) are left out.
  */
-export function devRequirements(pyproject: string): string[] {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(pyproject);
-  } catch {
-    return [];
-  }
+function devRequirements(doc: Record<string, unknown>): string[] {
   const out = new Set<string>();
   const groups = table(doc['dependency-groups']);
   const byName = new Map(Object.entries(groups).map(([name, entries]) => [normalizeName(name), entries]));
@@ -267,7 +257,7 @@ export function devRequirements(pyproject: string): string[] {
 }
 
 /** A Poetry dependency as a PEP 508 requirement, or null (python itself, or one that is not on a registry). */
-export function poetryRequirement(name: string, spec: unknown): string | null {
+function poetryRequirement(name: string, spec: unknown): string | null {
   if (name.toLowerCase() === 'python' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return null;
   const detail = typeof spec === 'string' ? { version: spec } : table(spec);
   if (typeof spec !== 'string' && ('git' in detail || 'path' in detail || 'url' in detail)) return null;
@@ -277,7 +267,7 @@ export function poetryRequirement(name: string, spec: unknown): string | null {
 }
 
 /** Poetry's constraint syntax as PEP 440: `^1.2.3` is `>=1.2.3,<2.0.0`, `~1.2` is `>=1.2,<1.3`, `1.2` is `==1.2`. */
-export function poetryVersion(constraint: string): string {
+function poetryVersion(constraint: string): string {
   const c = constraint.trim();
   if (c === '' || c === '*') return '';
   if (c.includes('||')) return ''; // an alternative pip cannot say: any version, and the resolver picks
@@ -307,6 +297,15 @@ export function poetryVersion(constraint: string): string {
   return out.join(',');
 }
 
+/** A pyproject.toml's tables, or none when it is not TOML. */
+function parsePyproject(text: string): Record<string, unknown> {
+  try {
+    return parseToml(text);
+  } catch {
+    return {};
+  }
+}
+
 function table(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
@@ -320,11 +319,10 @@ function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The extras of [project.optional-dependencies] that tests usually need. */
-export function testExtras(pyproject: string): string[] {
-  const table = /^\[project\.optional-dependencies\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(pyproject)?.[1] ?? '';
-  const names = [...table.matchAll(/^\s*"?([A-Za-z0-9][A-Za-z0-9._-]*)"?\s*=/gm)].map((m) => m[1]!);
-  return ['test', 'tests', 'testing', 'dev'].filter((wanted) => names.some((n) => n.toLowerCase() === wanted));
+/** The extras of [project.optional-dependencies] that tests usually need, as the file spells them. */
+function testExtras(doc: Record<string, unknown>): string[] {
+  const names = Object.keys(table(table(doc.project)['optional-dependencies']));
+  return TEST_GROUPS.flatMap((wanted) => names.filter((n) => n.toLowerCase() === wanted));
 }
 
 /** The first sign of pytest, in the order a person would look. */
