@@ -1,7 +1,7 @@
 // `npm run bench`: the real CLI, sandbox on, on a scripted 3-step task (read a file, edit it, run a short
 // command; no test suite) against the local HTTP model fake. Results go to bench/results/*.json.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, realpathSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,10 +52,12 @@ function median(values) {
 // cache (it is reported apart, not judged); the timed runs find both, as every later run of a user does.
 const home = tempDir('slipway-bench-home-');
 
-async function once(repo = makeRepo()) {
+async function once(repo = makeRepo(), mode = 'oneShot') {
   const server = await startLlmServer();
   server.turns(turns);
   const env = { ...process.env, SLIPWAY_HOME: home, SLIPWAY_COMPILE_CACHE: compileCache, OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: server.openaiBaseUrl };
+  if (mode === 'oneShot') env.SLIPWAY_DAEMON = 'off';
+  else delete env.SLIPWAY_DAEMON;
   delete env.NODE_EXTRA_CA_CERTS;
   const args = ['-f', '%M', process.execPath, path.join(root, 'bin', 'slipway.js'), 'run', 'Mark the release notes final', '--repo', repo, '--model', 'openai/gpt-5', '--json'];
   const start = performance.timeOrigin + performance.now();
@@ -104,12 +106,26 @@ const keepRepo = new Set();
 
 // The first run ever: no store and no compile cache yet (it makes both), a cold file cache. Reported, not judged.
 const cold = await once();
-const runs = [];
+// Two ways to run the same CLI, interleaved so both see the same machine: a fresh Node process for the command
+// (`oneShot`, SLIPWAY_DAEMON=off), and the client of a running daemon (`slipway daemon start`), which keeps the
+// loaded, warmed-up code between commands.
+const daemonEnv = { ...process.env, SLIPWAY_HOME: home, SLIPWAY_COMPILE_CACHE: compileCache };
+const slipway = (...args) => execFileSync(process.execPath, [path.join(root, 'bin', 'slipway.js'), ...args], { env: daemonEnv, encoding: 'utf8' });
+slipway('daemon', 'start');
+const daemonPid = JSON.parse(slipway('daemon', 'status', '--json')).pid;
+// The daemon's first command compiles and warms its code: reported, not judged.
+const daemonFirst = await once(makeRepo(), 'daemon');
+const runs = { oneShot: [], daemon: [] };
 const floors = [];
 for (let i = 0; i < iterations; i++) {
-  runs.push(await once());
+  runs.oneShot.push(await once());
+  runs.daemon.push(await once(makeRepo(), 'daemon'));
   floors.push(await floor());
 }
+// The daemon's peak memory over all its commands (the client's own is far smaller).
+const daemonPeakMb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemonPid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+for (const r of runs.daemon) r.peakRssMb = Math.max(r.peakRssMb, daemonPeakMb);
+slipway('daemon', 'stop');
 // The same task in a large repository (BENCH_LARGE_FILES source files, default 20,000): every run clones and
 // checks out the whole tree, lists its secret files and stages it for diffs. Reported, not judged.
 const largeFiles = Number(process.env.BENCH_LARGE_FILES ?? 20_000);
@@ -127,18 +143,18 @@ if (largeFiles > 0) {
   };
 }
 const nodeFloor = { firstRequestMs: Number(median(floors.map((f) => f.firstRequestMs)).toFixed(2)), startMs: Number(median(floors.map((f) => f.startMs)).toFixed(2)) };
-const keys = Object.keys(runs[0]);
-const summary = Object.fromEntries(keys.map((k) => [k, Number(median(runs.map((x) => x[k])).toFixed(2))]));
-const verdicts = Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, { target: `< ${t}`, median: summary[k], met: summary[k] < t }]));
+const summarize = (list) => Object.fromEntries(Object.keys(list[0]).map((k) => [k, Number(median(list.map((x) => x[k])).toFixed(2))]));
+const judge = (summary) => Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, { target: `< ${t}`, median: summary[k], met: summary[k] < t }]));
+const modes = Object.fromEntries(Object.entries(runs).map(([mode, list]) => [mode, { median: summarize(list), targets: judge(summarize(list)), runs: list }]));
 const result = {
   benchmark: 'scripted 3-step task (read, edit, shell), sandbox on, OpenAI Responses fake',
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memGb: Math.round(os.totalmem() / 2 ** 30) },
   iterations,
-  median: summary,
-  targets: verdicts,
-  runs,
+  // daemon: the CLI as the client of `slipway daemon start`; oneShot: a fresh process per command.
+  modes,
   coldStart: cold,
+  daemonFirstCommand: daemonFirst,
   largeRepo,
   // Node alone on this machine: start, and start plus one fetch request (medians over the same iterations).
   nodeFloor,
@@ -149,8 +165,14 @@ mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
 const file = path.join(root, 'bench', 'results', `core-loop-${result.date.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-for (const [k, v] of Object.entries(verdicts)) console.log(`${v.met ? '✓' : '✗'} ${k.padEnd(15)} ${String(v.median).padStart(8)}  (target ${v.target})`);
+console.log(`${''.padEnd(17)}${'daemon'.padStart(9)}${'one-shot'.padStart(10)}`);
+for (const [k, t] of Object.entries(targets)) {
+  const cell = (mode) => `${modes[mode].targets[k].met ? '✓' : '✗'}${String(modes[mode].median[k]).padStart(8)}`;
+  console.log(`${k.padEnd(17)}${cell('daemon')} ${cell('oneShot')}  (target < ${t})`);
+}
 console.log(`first run (no store, no compile cache yet): first request ${cold.firstRequestMs.toFixed(0)} ms, wall ${cold.wallMs.toFixed(0)} ms`);
+console.log(`daemon's first command (cold code): first request ${daemonFirst.firstRequestMs.toFixed(0)} ms, wall ${daemonFirst.wallMs.toFixed(0)} ms; daemon peak RSS ${daemonPeakMb.toFixed(0)} MB`);
 console.log(`node alone: start ${nodeFloor.startMs.toFixed(0)} ms, start to one fetch request ${nodeFloor.firstRequestMs.toFixed(0)} ms (the floor under any Node CLI here)`);
 if (largeRepo) console.log(`large repository (${largeRepo.files} files): first request ${largeRepo.median.firstRequestMs} ms, wall ${largeRepo.median.wallMs} ms, peak RSS ${largeRepo.median.peakRssMb} MB (median of ${largeRepo.runs})`);
-console.log(`per tool: read ${summary.readMs} ms, edit ${summary.editMs} ms, shell ${summary.shellMs} ms; wrote ${path.relative(root, file)}`);
+for (const [mode, m] of Object.entries(modes)) console.log(`per tool (${mode}): read ${m.median.readMs} ms, edit ${m.median.editMs} ms, shell ${m.median.shellMs} ms`);
+console.log(`wrote ${path.relative(root, file)}`);

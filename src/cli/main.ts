@@ -1,6 +1,8 @@
 /** The `slipway` command line. Exit codes: 0 ok/PR open, 1 error, 2 usage, 3 escalated, 4 awaiting approval, 130 stopped. */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, UsageError } from './home.js';
+import path from 'node:path';
+import { ConfigError, UsageError, slipwayHome } from './home.js';
+import { DEFAULT_IDLE_MINUTES, daemonServe, daemonStart, daemonStatus, daemonStop, type DaemonLocation } from './daemon.js';
 import { processOutput, type Output } from './output.js';
 import { EXIT, resumeCommand, runCommand, type RunFlags } from './run-command.js';
 import { NotFoundError, listRuns, prList, prShow, showLog } from './records.js';
@@ -12,7 +14,12 @@ import { describeHinted } from '../protocol/index.js';
 declare const SLIPWAY_VERSION: string | undefined;
 const VERSION = typeof SLIPWAY_VERSION === 'string' ? SLIPWAY_VERSION : '0.0.0-dev';
 
-export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code: number) => void): Command {
+/** What the launcher (bin/slipway.js) tells the commands: where this build's daemon listens. */
+export interface MainOptions {
+  daemon?: DaemonLocation;
+}
+
+export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code: number) => void, options: MainOptions = {}): Command {
   const program = new Command('slipway')
     .description('An autonomous software engineer: goal in, reviewed pull request out.')
     .version(VERSION, '-v, --version')
@@ -175,6 +182,37 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
     .description('Check prerequisites and say what to install')
     .action(async () => setExit(await doctor(out, env)));
 
+  const where = (): DaemonLocation =>
+    options.daemon ?? { dir: path.join(slipwayHome(env), 'daemon'), socket: null, reason: 'Slipway was not started through bin/slipway.js', bin: '' };
+  const idleMinutes = (value: string | undefined): number => {
+    const n = Number(value ?? DEFAULT_IDLE_MINUTES);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--idle wants a number of minutes above 0, not "${value}"`);
+    return n;
+  };
+  const daemon = program
+    .command('daemon')
+    .description('A long-lived Slipway process that runs your commands without starting Node each time (opt-in)');
+  daemon
+    .command('start')
+    .description('Start it in the background; later commands run in it (SLIPWAY_DAEMON=off bypasses it)')
+    .option('--idle <minutes>', 'stop after this many idle minutes', String(DEFAULT_IDLE_MINUTES))
+    .action(async (flags: { idle?: string }) => setExit(await daemonStart(where(), idleMinutes(flags.idle), out, env)));
+  daemon
+    .command('stop')
+    .description('Stop it (and daemons of earlier builds); a command it is running finishes first')
+    .action(async () => setExit(await daemonStop(where(), out)));
+  daemon
+    .command('status')
+    .description('Whether it runs, and for how long')
+    .option('--json', 'JSON output')
+    .action(async (flags: { json?: boolean }) => setExit(await daemonStatus(where(), out, flags.json === true)));
+  daemon
+    .command('serve', { hidden: true })
+    .option('--idle <minutes>', 'stop after this many idle minutes', String(DEFAULT_IDLE_MINUTES))
+    .action(async (flags: { idle?: string }) =>
+      setExit(await daemonServe(where(), idleMinutes(flags.idle), (argv, o, e) => main(argv, o, e, options), VERSION)),
+    );
+
   program
     .command('ledger')
     .description("A run's decisions as a hash-chained ledger; --verify checks it against the PR body and the git note")
@@ -189,9 +227,9 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
 }
 
 /** Parses argv and runs; returns the exit code instead of exiting, so tests can call it in-process. */
-export async function main(argv: string[], out: Output = processOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(argv: string[], out: Output = processOutput, env: NodeJS.ProcessEnv = process.env, options: MainOptions = {}): Promise<number> {
   let code = 0;
-  const program = buildProgram(out, env, (c) => (code = c));
+  const program = buildProgram(out, env, (c) => (code = c), options);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

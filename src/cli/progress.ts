@@ -6,10 +6,11 @@ export interface Progress {
   done(): void;
 }
 
-export function createProgress(opts: { json: boolean; stream: NodeJS.WriteStream; tty: boolean }): Progress {
+/** `write` gets raw text; `columns` is set only when it goes to a terminal, where one status line is redrawn. */
+export function createProgress(opts: { json: boolean; write: (text: string) => void; terminal?: { columns?: number } | null }): Progress {
   if (opts.json) {
     return {
-      event: (e) => opts.stream.write(`${JSON.stringify({ seq: e.seq, run: e.run, at: e.at, ...e.event })}\n`),
+      event: (e) => opts.write(`${JSON.stringify({ seq: e.seq, run: e.run, at: e.at, ...e.event })}\n`),
       done: () => undefined,
     };
   }
@@ -19,19 +20,20 @@ export function createProgress(opts: { json: boolean; stream: NodeJS.WriteStream
   let phase = 'setup';
   let lastTool = '';
   let statusShown = false;
+  const tty = !opts.json && !!opts.terminal;
   const clearStatus = () => {
-    if (opts.tty && statusShown) opts.stream.write('\r\x1b[2K');
+    if (tty && statusShown) opts.write('\r\x1b[2K');
     statusShown = false;
   };
   const showStatus = () => {
-    if (!opts.tty) return;
+    if (!tty) return;
     const line = `… ${phase} · step ${step} · ${lastTool || 'thinking'} · ${formatTokens(tokens)} tokens · $${cost.toFixed(3)}`;
-    opts.stream.write(`\r\x1b[2K${line.slice(0, (opts.stream.columns || 100) - 1)}`);
+    opts.write(`\r\x1b[2K${line.slice(0, (opts.terminal?.columns || 100) - 1)}`);
     statusShown = true;
   };
   const print = (line: string) => {
     clearStatus();
-    opts.stream.write(`${line}\n`);
+    opts.write(`${line}\n`);
   };
   return {
     event({ event }) {
@@ -40,14 +42,14 @@ export function createProgress(opts: { json: boolean; stream: NodeJS.WriteStream
           tokens += event.inputTokens + event.outputTokens;
           cost += event.costUsd;
           step = event.step;
-          if (!opts.tty) print(`  [${event.role}] model call ${event.step}: ${formatTokens(event.inputTokens + event.outputTokens)} tokens`);
+          if (!tty) print(`  [${event.role}] model call ${event.step}: ${formatTokens(event.inputTokens + event.outputTokens)} tokens`);
           break;
         case 'tool_call':
           lastTool = event.tool;
           break;
         case 'tool_result':
           lastTool = event.summary;
-          if (!opts.tty) print(`  [${event.role}] ${event.ok ? '✓' : '✗'} ${event.summary}`);
+          if (!tty) print(`  [${event.role}] ${event.ok ? '✓' : '✗'} ${event.summary}`);
           break;
         case 'phase':
           phase = event.phase;

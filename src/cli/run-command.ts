@@ -6,7 +6,7 @@ import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from
 import { DEFAULT_CONFIG, describeHinted, mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, dependencyCacheRoot, ensureHome, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
-import type { Output } from './output.js';
+import { writer, type Output } from './output.js';
 import { NotFoundError } from './records.js';
 import { onInterrupt, STOPPED_EXIT } from './interrupt.js';
 import type { RunDeps } from '../agent/index.js';
@@ -186,7 +186,7 @@ export async function runCommand(
       }
     }
 
-    const progress = createProgress({ json: flags.json === true, stream: flags.json ? process.stdout : process.stderr, tty: !flags.json && process.stderr.isTTY === true });
+    const progress = createProgress({ json: flags.json === true, write: writer(out, flags.json ? 'stdout' : 'stderr'), terminal: flags.json ? null : out.terminal });
     let model: ModelClient;
     try {
       model = await createModelClient(config.model, {
