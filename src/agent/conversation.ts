@@ -127,6 +127,8 @@ export async function converse(conversation: Conversation, env: LoopEnv, resumeR
           // The run rests at a gate in the middle of this message: keep where it stands, to go on from here.
           if (error instanceof AwaitingApproval) error.conversation = { role: role === 'planner' ? 'planner' : 'coder', messages: conversation.messages, results: [...results] };
           throw error;
+        } finally {
+          if (tool.kind !== 'read') env.toolContext.changed?.();
         }
         ({ forModel: output, display } = outcome);
         isError = outcome.isError === true;

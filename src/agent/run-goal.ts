@@ -223,7 +223,20 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const policyNetwork = network;
     const socketNow = policyNetwork.socket();
     const egressOpt = socketNow ? { egressProxySocket: socketNow } : {};
-    const runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, maskedFiles, ...egressOpt });
+    // A command that may write in the clone tells the workspace, before and after: its next commit or diff looks
+    // at the tree again (a command that runs beside one, as the baseline beside planning, counts too).
+    const makeRunner: RunDeps['makeRunner'] = (o) => {
+      const made = deps.makeRunner(o);
+      if (!o.writableDirs.includes(ws.dir)) return made;
+      return {
+        kind: made.kind,
+        run: (command, options) => {
+          ws.touch();
+          return made.run(command, options).finally(() => ws.touch());
+        },
+      };
+    };
+    const runner = makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, maskedFiles, ...egressOpt });
     let baseline: TestRunResult | null = null;
     // Gates: what a rule answers `ask` waits for a person. Approvals given earlier in this run still hold.
     const gates = new GateKeeper({ store, run: runId, decide, emit, signal, ...(request.waitMs ? { waitMs: request.waitMs } : {}) });
@@ -255,7 +268,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       testPlan,
       testTimeoutMs,
       baseRunner: (checkout) => deps.makeRunner({ writableDirs: [checkout], seenAs: ws.dir, network: false, maskFile: policy.masks, ...egressOpt }),
-      toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask },
+      toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask, changed: () => ws.touch() },
     };
     // A host granted to the agent's commands: the proxy starts with the first, and the agent's commands (not the
     // test runs) get it from then on.
@@ -266,7 +279,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         return null;
       });
       if (socket && socket !== before) {
-        env.toolContext.runner = deps.makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, maskedFiles, egressProxySocket: socket });
+        env.toolContext.runner = makeRunner({ writableDirs: [ws.dir], network: false, maskFile: policy.masks, maskedFiles, egressProxySocket: socket });
       }
       return socket !== null;
     };
@@ -279,7 +292,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
 
     // Untracked files a resumed clone already holds are the agent's (a crashed run's), not the install's.
     const untrackedBefore = testPlan && previous ? await ws.untracked() : [];
-    if (testPlan?.install) await installDependencies({ install: testPlan.install, dir: ws.dir, timeoutMs: testTimeoutMs, signal, masks: policy.masks, deps, decide });
+    if (testPlan?.install) await installDependencies({ install: testPlan.install, dir: ws.dir, timeoutMs: testTimeoutMs, signal, masks: policy.masks, deps: { ...deps, makeRunner }, decide });
     // The baseline runs beside planning (the planner only reads); the coder starts once both are done. A run
     // that comes to rest at a gate meanwhile stops it: a resumed run measures the base again.
     const baselineSignal = AbortSignal.any([signal, resting.signal]);

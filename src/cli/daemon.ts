@@ -211,6 +211,9 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
     }
     opts.log(`served "${request.argv.slice(0, 2).join(' ')}": exit ${code} in ${Date.now() - began} ms`);
     finish(code);
+    // Between commands, collect the command's garbage at once: a smaller heap keeps the daemon's memory flat, and
+    // every process it starts (git, the sandbox) is forked from it, at a cost that grows with its size.
+    setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
     if (stopAfterCommand) stop('asked to');
     else if (process.memoryUsage().rss > MAX_RSS_BYTES) stop(`memory grew past ${MAX_RSS_BYTES / 2 ** 20} MB`);
     else armIdle();
@@ -227,7 +230,7 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
       }
       first = false;
       if (message.type === 'ping') {
-        send(conn, { type: 'pong', pid: process.pid, version: opts.version, busy, served, upMs: Date.now() - startedAt });
+        send(conn, { type: 'pong', pid: process.pid, version: opts.version, busy, served, upMs: Date.now() - startedAt, memory: process.memoryUsage() });
         conn.end();
       } else if (message.type === 'stop') {
         send(conn, { type: 'stopping', pid: process.pid, busy });
@@ -280,7 +283,7 @@ export async function daemonStart(where: DaemonLocation, idleMinutes: number, ou
   }
   const logFile = path.join(where.dir, 'daemon.log');
   const log = openSync(logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [where.bin, 'daemon', 'serve', '--idle', String(idleMinutes)], {
+  const child = spawn(process.execPath, ['--expose-gc', where.bin, 'daemon', 'serve', '--idle', String(idleMinutes)], {
     detached: true,
     stdio: ['ignore', log, log],
     env,
@@ -335,7 +338,7 @@ export async function daemonStatus(where: DaemonLocation, out: Output, json: boo
     if (answer) others.push(Number(answer.pid));
   }
   if (json) {
-    out.stdout(JSON.stringify({ running: !!pong, pid: pong?.pid ?? null, socket: where.socket, busy: pong?.busy ?? false, served: pong?.served ?? 0, upMs: pong?.upMs ?? null, otherBuilds: others }));
+    out.stdout(JSON.stringify({ running: !!pong, pid: pong?.pid ?? null, socket: where.socket, busy: pong?.busy ?? false, served: pong?.served ?? 0, upMs: pong?.upMs ?? null, memory: pong?.memory ?? null, otherBuilds: others }));
     return 0;
   }
   if (pong) out.stdout(`running (pid ${String(pong.pid)}, ${String(pong.served)} commands served, up ${Math.round(Number(pong.upMs) / 1000)} s${pong.busy ? ', busy' : ''}) on ${where.socket}`);

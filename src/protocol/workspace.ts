@@ -41,6 +41,11 @@ export interface Workspace {
   readonly branch: string;
   readonly base: string;
   readonly baseCommit: string;
+  /**
+   * Says the work tree may have changed (a tool wrote a file, a command ran in the clone). Until it is called,
+   * commitAll and the diffs trust what git last saw and start no process to look again.
+   */
+  touch(): void;
   /** Commit everything in the work tree; returns the new head, or the old one when nothing changed. */
   commitAll(message: string): Promise<string>;
   head(): Promise<string>;

@@ -23,6 +23,8 @@ export interface ToolContext {
    * throw to end the run while the gate waits. Absent: an `ask` is refused, as nobody can be asked.
    */
   ask?: (request: AskRequest) => Promise<{ approved: true } | { approved: false; reason: string }>;
+  /** Called after every tool that may have changed the clone (all but the read tools) has run. */
+  changed?: () => void;
   /** Network for the agent's commands (request_network); absent: commands never get network. */
   network?: {
     /** What the policy's network rules say about host:port. */

@@ -194,6 +194,7 @@ describe('GitWorkspace', () => {
     const first = await workspace.head();
     expect(await workspace.commitAll('nothing')).toBe(first);
     writeFileSync(join(workspace.dir, 'c.txt'), 'c\n');
+    workspace.touch();
     const second = await workspace.commitAll('add c');
     expect(second).not.toBe(first);
     expect(gitCmd(workspace.dir, 'log', '-1', '--format=%an <%ae> %s')).toBe('Slipway <slipway@localhost> add c');
@@ -207,6 +208,7 @@ describe('GitWorkspace', () => {
     writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
     writeFiles(workspace.dir, { 'caf\u00e9 \u2615.md': 'accents\n', 'sp ace/tab\there.txt': 'x\n' });
     writeFileSync(join(workspace.dir, 'blob.bin'), Buffer.from([0, 1, 2, 255, 0, 3]));
+    workspace.touch();
     sh(workspace.dir, 'chmod', '+x', 'run.sh');
     gitCmd(workspace.dir, 'mv', 'old name.txt', 'new name.txt');
     const flags = ['-c', 'core.quotePath=false', 'diff', '--no-ext-diff', '--no-textconv', '--no-color', '-M', workspace.baseCommit];
@@ -241,11 +243,14 @@ describe('GitWorkspace', () => {
     expect(await workspace.diff()).toBe('');
     expect(await workspace.changedFiles()).toEqual([]);
     writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    workspace.touch();
     expect(await workspace.diff()).toContain('+two');
     writeFileSync(join(workspace.dir, 'a.txt'), 'six\n');
+    workspace.touch();
     expect(await workspace.diff()).toContain('+six');
     expect(await workspace.diffStat()).toMatch(/a\.txt \| 2 \+-/);
     writeFileSync(join(workspace.dir, 'a.txt'), 'one\n');
+    workspace.touch();
     expect(await workspace.diff()).toBe('');
     expect(await workspace.diffStat()).toBe('');
   });
@@ -254,24 +259,73 @@ describe('GitWorkspace', () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
     const { workspace } = await prepare(repo, workspacesDir);
     writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    workspace.touch();
     const head = await workspace.commitAll('change a');
     expect(head).toBe(gitCmd(workspace.dir, 'rev-parse', 'HEAD'));
     // Changed and changed back: status reports nothing, so nothing is committed.
     writeFileSync(join(workspace.dir, 'a.txt'), 'three\n');
     writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    workspace.touch();
     expect(await workspace.commitAll('nothing')).toBe(head);
     // A branch whose ref was packed still resolves (through git).
     gitCmd(workspace.dir, 'pack-refs', '--all');
     writeFileSync(join(workspace.dir, 'b.txt'), 'b\n');
+    workspace.touch();
     const next = await workspace.commitAll('add b');
     expect(next).toBe(gitCmd(workspace.dir, 'rev-parse', 'HEAD'));
     expect(gitCmd(workspace.dir, 'rev-parse', 'HEAD~1')).toBe(head);
+  });
+
+  it('starts no git process to commit or diff again until the tree is touched, and sees every change after', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    // A git first on the PATH that logs each call, then runs the real one.
+    const bin = tempDir('slipway-git-log-');
+    cleanup.push(bin);
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >> "${join(bin, 'calls')}"\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    const calls = () => (existsSync(join(bin, 'calls')) ? readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n').length : 0);
+    const { workspace } = await prepareWorkspace({ repo, workspacesDir, runId: 'r1', slug: 'count', path: `${bin}:${process.env.PATH}` });
+
+    writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    writeFiles(workspace.dir, { 'new.txt': 'new\n' });
+    workspace.touch();
+    const head = await workspace.commitAll('change');
+    let before = calls();
+    // Just committed and untouched: the diff is base..HEAD (one process), then nothing more for the verifier's
+    // diff or for shipping (a commit with nothing to commit, the stat).
+    const diff = await workspace.diff();
+    expect(diff).toContain('+two');
+    expect(diff).toContain('+++ b/new.txt');
+    expect(calls() - before).toBe(1);
+    before = calls();
+    expect(await workspace.diff()).toBe(diff);
+    expect(await workspace.commitAll('nothing')).toBe(head);
+    expect(await workspace.diffStat()).toMatch(/new\.txt/);
+    expect(calls() - before).toBe(0);
+    // The same answers as staging the whole tree, which a touch forces.
+    workspace.touch();
+    expect(await workspace.diff()).toBe(diff);
+    expect(calls() - before).toBe(2); // add -A and the diff
+    // A touch that changed nothing (a read-only command): one `status`, no commit.
+    before = calls();
+    workspace.touch();
+    expect(await workspace.commitAll('nothing')).toBe(head);
+    expect(calls() - before).toBe(1);
+    // A real change after a touch is seen, by the diff and by the commit.
+    writeFileSync(join(workspace.dir, 'a.txt'), 'three\n');
+    workspace.touch();
+    expect(await workspace.diff()).toContain('+three');
+    const next = await workspace.commitAll('three');
+    expect(next).not.toBe(head);
+    expect(gitCmd(workspace.dir, 'status', '--porcelain')).toBe('');
+    expect(await workspace.diff()).toContain('+three');
   });
 
   it("leaves untracked files out of the change, names with gitignore's special characters included", async () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n', 'src/pkg/__init__.py': '' });
     const { workspace } = await prepare(repo, workspacesDir);
     writeFiles(workspace.dir, { 'src/pkg.egg-info/PKG-INFO': 'x\n', 'build/lib/x.o': 'x\n', 'we*ird [x].txt': 'x\n', '!bang': 'x\n', '#hash': 'x\n', 'trailing ': 'x\n' });
+    workspace.touch();
     const made = await workspace.untracked();
     expect(made.sort()).toEqual(['!bang', '#hash', 'build/', 'src/pkg.egg-info/', 'trailing ', 'we*ird [x].txt'].sort());
     await workspace.exclude(made);
@@ -280,6 +334,7 @@ describe('GitWorkspace', () => {
     // Only those: a file made afterwards, even beside them, is part of the change (a folder left out is left
     // out whole: build/ here).
     writeFiles(workspace.dir, { 'src/real.py': 'x = 1\n', 'weird.txt': 'y\n', 'build/lib/y.o': 'y\n' });
+    workspace.touch();
     expect((await workspace.untracked()).sort()).toEqual(['src/real.py', 'weird.txt']);
     const head = await workspace.commitAll('add the real files');
     expect(gitCmd(workspace.dir, 'show', '--name-only', '--format=', head).split('\n').sort()).toEqual(['src/real.py', 'weird.txt']);

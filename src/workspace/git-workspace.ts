@@ -49,8 +49,16 @@ export class GitWorkspace implements Workspace {
    */
   private knownHead: string | undefined;
   private commits = 0;
-  /** The last change computed, with the temporary index it came from; see changes(). */
-  private lastChanges: { index: Buffer; changes: Changes } | undefined;
+  /**
+   * Bumped by touch() (a tool wrote, a command ran in the clone) and by exclude(): while it stays the same, the
+   * work tree is as git last saw it, and commits and diffs are answered without staging the tree again (each
+   * `status` or `add -A` is a pass over the whole tree: tens of milliseconds in a large repository).
+   */
+  private generation = 0;
+  /** The generation at which the work tree was last found, or made, fully committed. */
+  private committedAt: number | undefined;
+  /** The last change computed: its generation, and the temporary index it came from (see changes()). */
+  private lastChanges: { generation: number; index: Buffer | null; changes: Changes } | undefined;
 
   constructor(init: GitWorkspaceInit) {
     this.dir = init.dir;
@@ -66,11 +74,22 @@ export class GitWorkspace implements Workspace {
     return git(args, { cwd: this.dir, path: this.path, allowFailure, ...(env ? { env } : {}) });
   }
 
+  touch(): void {
+    this.generation++;
+  }
+
   async commitAll(message: string): Promise<string> {
+    const generation = this.generation;
+    // Nothing touched the tree since it was last all committed (shipping after the verifier): no process at all.
+    if (this.committedAt === generation && this.knownHead) return this.knownHead;
     // One `status` process says whether there is anything to commit: most calls (shipping after the commit
     // of the coding phase) find nothing, and the two processes of `add` plus `diff --cached` are saved.
     const status = await this.git(['status', '--porcelain', '-z', '--untracked-files=all', '--ignore-submodules=all', '--no-renames']);
-    if (status.stdout === '') return this.knownHead ?? this.head();
+    if (status.stdout === '') {
+      const head = this.knownHead ?? (await this.head());
+      this.committedAt = generation;
+      return head;
+    }
     await this.git(['add', '-A']);
     this.knownHead = undefined;
     this.commits++;
@@ -78,10 +97,16 @@ export class GitWorkspace implements Workspace {
     if (committed.exitCode !== 0) {
       // Status saw a change that staging did not keep (a file changed and changed back): nothing to commit.
       const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
-      if (staged.exitCode === 0) return this.head();
+      if (staged.exitCode === 0) {
+        const head = await this.head();
+        this.committedAt = generation;
+        return head;
+      }
       throw new WorkspaceError('git_failed', `git commit failed: ${committed.stderr.trim() || '(no output)'}`, 'see the git message');
     }
-    return this.headAfterCommit();
+    const head = await this.headAfterCommit();
+    this.committedAt = generation;
+    return head;
   }
 
   async head(): Promise<string> {
@@ -108,14 +133,23 @@ export class GitWorkspace implements Workspace {
   }
 
   /**
-   * The change against the base: the whole work tree (untracked files included) staged into a throwaway
-   * index, so new files count while the clone's real index stays as it was, then one `git diff` that gives
-   * the files, the stat and the patch together. The result is kept with the bytes of that index: an index
-   * that comes out byte for byte the same holds the same blobs, so the next caller (the verifier after the
-   * test phase, shipping after the verifier) gets it without a second diff. Any difference, even in a file's
-   * timestamp, only means diffing again.
+   * The change against the base, untracked files included. While nothing touched the tree since the last
+   * answer, that answer stands. When the tree is all committed (just after commitAll), it is the diff of the
+   * base against HEAD. Otherwise the whole work tree is staged into a throwaway index (so new files count while
+   * the clone's real index stays as it was), and one `git diff` gives the files, the stat and the patch
+   * together. That result is kept with the bytes of its index: an index that comes out byte for byte the same
+   * holds the same blobs (a command ran and changed nothing), and the next caller gets it without a second diff.
    */
   private async changes(): Promise<Changes> {
+    const generation = this.generation;
+    if (this.lastChanges?.generation === generation) return this.lastChanges.changes;
+    // quotePath off: names outside ASCII read as they are (café.md, not "caf\303\251.md") in the stat and patch.
+    const diffArgs = ['-c', 'core.quotePath=false', 'diff', ...DIFF_FLAGS, '--raw', '-z', '--stat=200', '--patch', this.baseCommit];
+    if (this.committedAt === generation && this.knownHead) {
+      const changes = parseRawStatPatch((await this.git([...diffArgs, this.knownHead])).stdout);
+      this.lastChanges = { generation, index: null, changes };
+      return changes;
+    }
     const gitDir = join(this.dir, '.git');
     const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
     try {
@@ -124,11 +158,12 @@ export class GitWorkspace implements Workspace {
       const env = { GIT_INDEX_FILE: indexFile };
       await this.git(['add', '-A'], env);
       const index = await readFile(indexFile);
-      if (this.lastChanges?.index.equals(index)) return this.lastChanges.changes;
-      // quotePath off: names outside ASCII read as they are (café.md, not "caf\303\251.md") in the stat and patch.
-      const out = (await this.git(['-c', 'core.quotePath=false', 'diff', '--cached', ...DIFF_FLAGS, '--raw', '-z', '--stat=200', '--patch', this.baseCommit], env)).stdout;
-      const changes = parseRawStatPatch(out);
-      this.lastChanges = { index, changes };
+      if (this.lastChanges?.index?.equals(index)) {
+        this.lastChanges = { ...this.lastChanges, generation };
+        return this.lastChanges.changes;
+      }
+      const changes = parseRawStatPatch((await this.git([...diffArgs.slice(0, 3), '--cached', ...diffArgs.slice(3)], env)).stdout);
+      this.lastChanges = { generation, index, changes };
       return changes;
     } finally {
       await rm(indexFile, { force: true });
@@ -199,8 +234,10 @@ export class GitWorkspace implements Workspace {
     // a line break cannot be written as a pattern: it stays in the change.
     const lines = paths.filter((p) => !/[\n\r]/.test(p)).map((p) => `/${p.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, '\\ ')}`);
     if (lines.length === 0) return;
-    // No cached change to drop: staging no longer picks these up, so the next index differs from the kept one.
+    // What staging picks up changes: the next commit or diff looks at the tree again.
+    this.touch();
     await appendFile(join(this.dir, '.git', 'info', 'exclude'), `# slipway: made by installing and testing, not by the change\n${lines.join('\n')}\n`);
+    this.touch();
   }
 
   async publishBranch(): Promise<void> {
