@@ -1,6 +1,7 @@
 /** Shipping a run: the pull request (opened, or updated when revised), and keeping a branch that did not ship. */
 import type { Decision, Plan, PullRequest, Verification, Workspace } from '../protocol/index.js';
 import { newId } from '../protocol/index.js';
+import { gitCommonDir } from '../workspace/index.js';
 import type { Budget } from './budget.js';
 import type { TestOutcome } from './phases.js';
 import { anchorLedger, renderPrBody } from './pr-body.js';
@@ -26,6 +27,9 @@ export async function ship(a: {
   // Only reads the clone: runs beside publishing and anchoring.
   const diffstatting = ws.diffStat();
   diffstatting.catch(() => undefined);
+  // Where the ledger's note is locked in the user's repository: looked up while the branch is fetched there.
+  const gitDir = gitCommonDir(a.request.repo);
+  gitDir.catch(() => undefined);
   await ws.publishBranch();
   const proof = 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged';
   await a.decide(
@@ -36,7 +40,7 @@ export async function ship(a: {
   const decisions = await a.deps.store.listDecisions(a.runId);
   const prId = a.revising?.id ?? newId('pr');
   // No decision follows this one: the anchor kept in the user's repository and in the body covers them all.
-  const ledger = await anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author });
+  const ledger = await anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author, gitDir });
   const diffstat = await diffstatting;
   const pr: PullRequest = {
     id: prId,
@@ -86,7 +90,7 @@ export async function ship(a: {
 export async function keepBranch(ws: Workspace, why: string): Promise<string | null> {
   try {
     await ws.commitAll(`slipway: work in progress (${why})`);
-    await ws.publishBranch();
+  await ws.publishBranch();
     return ws.branch;
   } catch {
     return null;

@@ -70,5 +70,6 @@ export interface Workspace {
   exclude(paths: string[]): Promise<void>;
   /** Fetch the run's branch into the user's repository (outside the sandbox). */
   publishBranch(): Promise<void>;
-  dispose(): Promise<void>;
+  /** Removes the run's folder (the clone, its checkouts, the commands' cache); `background`: moves them aside at once and deletes them in a process of its own. */
+  dispose(options?: { background?: boolean }): Promise<void>;
 }

@@ -306,11 +306,15 @@ describe('GitWorkspace', () => {
     workspace.touch();
     expect(await workspace.diff()).toBe(diff);
     expect(calls() - before).toBe(2); // add -A and the diff
-    // A touch that changed nothing (a read-only command): one `status`, no commit.
-    before = calls();
+    // A touch that changed nothing (a read-only command): staged, nothing to commit, the head stays.
     workspace.touch();
     expect(await workspace.commitAll('nothing')).toBe(head);
-    expect(calls() - before).toBe(1);
+    expect(gitCmd(workspace.dir, 'rev-parse', 'HEAD')).toBe(head);
+    // A fresh clone nobody touched: one `status` says there is nothing to commit.
+    const { workspace: fresh } = await prepareWorkspace({ repo, workspacesDir, runId: 'r2', slug: 'count', path: `${bin}:${process.env.PATH}` });
+    before = calls();
+    expect(await fresh.commitAll('nothing')).toBe(fresh.baseCommit);
+    expect(calls() - before).toBe(2); // status, and rev-parse for the head
     // A real change after a touch is seen, by the diff and by the commit.
     writeFileSync(join(workspace.dir, 'a.txt'), 'three\n');
     workspace.touch();
@@ -442,6 +446,19 @@ describe('GitWorkspace', () => {
     await workspace.dispose();
     expect(existsSync(join(workspacesDir, 'r1'))).toBe(false);
     expect(existsSync(repo)).toBe(true);
+  });
+
+  it('disposes of the clone in the background: moved aside at once, then deleted by a process of its own', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    await workspace.checkoutBaseWith([]);
+    writeFiles(workspace.dir, { 'deep/er/file.txt': 'x\n' });
+    writeFiles(join(workspacesDir, 'r1'), { 'cache/npm/_cacache/index': 'x\n' });
+    await workspace.dispose({ background: true });
+    expect(existsSync(join(workspacesDir, 'r1'))).toBe(false);
+    for (let i = 0; i < 100 && existsSync(join(workspacesDir, '.trash')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(workspacesDir)).toEqual([]);
+    expect(gitCmd(repo, 'status', '--porcelain')).toBe('');
   });
 
   it('hands a clone started ahead to the first matching call, and removes it when no run takes it', async () => {

@@ -1,7 +1,8 @@
 /** The `Workspace` port over a private clone: commits, diffs against the base, base checkouts, publishing. */
 import { randomBytes } from 'node:crypto';
-import { appendFile, copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { spawn } from 'node:child_process';
+import { appendFile, copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { FileChange, Workspace } from '../protocol/workspace.js';
 import { WorkspaceError } from './errors.js';
 import { git, gitLine, type GitResult } from './git.js';
@@ -82,13 +83,16 @@ export class GitWorkspace implements Workspace {
     const generation = this.generation;
     // Nothing touched the tree since it was last all committed (shipping after the verifier): no process at all.
     if (this.committedAt === generation && this.knownHead) return this.knownHead;
-    // One `status` process says whether there is anything to commit: most calls (shipping after the commit
-    // of the coding phase) find nothing, and the two processes of `add` plus `diff --cached` are saved.
-    const status = await this.git(['status', '--porcelain', '-z', '--untracked-files=all', '--ignore-submodules=all', '--no-renames']);
-    if (status.stdout === '') {
-      const head = this.knownHead ?? (await this.head());
-      this.committedAt = generation;
-      return head;
+    // A tree nobody touched yet (a fresh or reopened clone): one `status` process says whether there is anything
+    // to commit, and when there is not, saves `add`, `commit` and `diff --cached`. A touched tree usually holds
+    // the change the commit is for: stage it at once.
+    if (generation === 0) {
+      const status = await this.git(['status', '--porcelain', '-z', '--untracked-files=all', '--ignore-submodules=all', '--no-renames']);
+      if (status.stdout === '') {
+        const head = this.knownHead ?? (await this.head());
+        this.committedAt = generation;
+        return head;
+      }
     }
     await this.git(['add', '-A']);
     this.knownHead = undefined;
@@ -98,7 +102,7 @@ export class GitWorkspace implements Workspace {
       // Status saw a change that staging did not keep (a file changed and changed back): nothing to commit.
       const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
       if (staged.exitCode === 0) {
-        const head = await this.head();
+        const head = this.knownHead ?? (await this.head());
         this.committedAt = generation;
         return head;
       }
@@ -253,13 +257,48 @@ export class GitWorkspace implements Workspace {
     );
   }
 
-  async dispose(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+  async dispose(options: { background?: boolean } = {}): Promise<void> {
     const entries = await readdir(this.runDir).catch(() => [] as string[]);
-    for (const name of entries) {
-      if (/^base-\d+$/.test(name)) await rm(join(this.runDir, name), { recursive: true, force: true });
+    // The clone, the base checkouts and the run's cache for commands (npm's, pip's ...): all of the run's folder
+    // but the file that says which process holds the run.
+    const doomed = [this.dir, ...entries.filter((name) => /^base-\d+$/.test(name) || name === 'cache').map((name) => join(this.runDir, name))];
+    if (!options.background) {
+      for (const path of doomed) await rm(path, { recursive: true, force: true });
+      await rmdir(this.runDir).catch(() => undefined);
+      return;
+    }
+    // Out of the way at once (a rename), then removed by a process of its own: deleting a large clone file by
+    // file takes seconds, and nothing waits for it (it outlives this process too).
+    const trash = join(dirname(this.runDir), '.trash');
+    await mkdir(trash, { recursive: true });
+    const moved: string[] = [];
+    for (const path of doomed) {
+      const to = join(trash, `${basename(this.runDir)}-${basename(path)}-${randomBytes(4).toString('hex')}`);
+      try {
+        await rename(path, to);
+        moved.push(to);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') await rm(path, { recursive: true, force: true });
+      }
     }
     await rmdir(this.runDir).catch(() => undefined);
+    if (moved.length > 0) removeInBackground(trash, moved);
+  }
+}
+
+/** Removes `paths`, then `folder` if that left it empty, in a detached process; removes them here if none starts. */
+function removeInBackground(folder: string, paths: string[]): void {
+  const here = () => void Promise.all(paths.map((p) => rm(p, { recursive: true, force: true }))).then(() => rmdir(folder)).catch(() => undefined);
+  try {
+    const child = spawn('/bin/sh', ['-c', 'rmdir_after="$1"; shift; rm -rf -- "$@"; rmdir -- "$rmdir_after" 2>/dev/null; exit 0', 'slipway-rm', folder, ...paths], {
+      detached: true,
+      stdio: 'ignore',
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    child.on('error', here);
+    child.unref();
+  } catch {
+    here();
   }
 }
 

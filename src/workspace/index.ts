@@ -7,7 +7,7 @@ export { outline, type Definition } from './outline.js';
 export { WorkspaceError, type WorkspaceErrorCode } from './errors.js';
 export { GitWorkspace } from './git-workspace.js';
 export { git, GitError, type GitOptions, type GitResult } from './git.js';
-export { acquireLock, processAlive, withRepoLock } from './lock-file.js';
+export { acquireLock, gitCommonDir, processAlive, withRepoLock } from './lock-file.js';
 export {
   createSandboxRunner,
   filesToMask,

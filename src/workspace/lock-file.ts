@@ -46,13 +46,18 @@ export async function acquireLock(path: string, waitMs: number, signal?: AbortSi
   }
 }
 
+/** A repository's git folder shared by its worktrees (where withRepoLock's locks live); start it early to save the wait. */
+export async function gitCommonDir(repo: string): Promise<string> {
+  return resolve(repo, await gitLine(['rev-parse', '--git-common-dir'], { cwd: repo }));
+}
+
 /**
  * Runs `fn` while holding a Slipway lock in a repository's git folder (shared by its worktrees). For writes that
  * git itself does not make safe between processes: `git notes append` reads the notes, then moves the ref
  * without checking that nobody else moved it meanwhile, so two runs shipping at once could lose a note.
  */
-export async function withRepoLock<T>(repo: string, name: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
-  const gitDir = resolve(repo, await gitLine(['rev-parse', '--git-common-dir'], { cwd: repo }));
+export async function withRepoLock<T>(repo: string, name: string, fn: () => Promise<T>, waitMs = 60_000, commonDir: Promise<string> = gitCommonDir(repo)): Promise<T> {
+  const gitDir = await commonDir;
   const path = resolve(gitDir, `slipway-${name}.lock`);
   const release = await acquireLock(path, waitMs);
   if (!release) {
