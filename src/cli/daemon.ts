@@ -172,10 +172,16 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
       write: (stream, text) => !ended && send(conn, { type: stream, data: text }),
       terminal: request.terminal ?? null,
     };
+    let delivered = false;
     const deliver = (signal: string) => {
-      // A command that listens (a run stops cleanly) gets the signal; one that does not would have died of it.
-      if (process.listenerCount(signal as NodeJS.Signals) > 0) process.emit(signal as NodeJS.Signals, signal as NodeJS.Signals);
-      else finish(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+      const code = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15);
+      // A command that listens (a run stops cleanly) gets the first signal; one that does not would have died
+      // of it. A second one ("quit at once") ends the client's wait now, while the command, stopping already,
+      // finishes its clean stop here: in a process of its own it would exit, and take the daemon with it.
+      if (!delivered && process.listenerCount(signal as NodeJS.Signals) > 0) {
+        delivered = true;
+        process.emit(signal as NodeJS.Signals, signal as NodeJS.Signals);
+      } else finish(code);
     };
     const finish = (code: number) => {
       if (ended) return;

@@ -236,6 +236,16 @@ it('a daemon folder others may enter is never used, and the daemon refuses to st
   expect(refused.stderr).toMatch(/no one else may enter: fix it with chmod 700/);
 });
 
+it('a home folder too deep for a unix socket: the daemon says so and commands run as ever', async () => {
+  const deep = path.join(s.h.home, 'x'.repeat(60));
+  const env = s.h.env('openai', { SLIPWAY_HOME: deep });
+  const refused = await runCli(['daemon', 'start'], env);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/longer than a unix socket allows \(107 bytes\): set SLIPWAY_HOME to a shorter folder/);
+  expect((await runCli(['daemon', 'status'], env)).stdout).toMatch(/^not running: the socket path .* is longer than a unix socket allows/);
+  expect((await runCli(['pr', 'list'], env)).code).toBe(0);
+});
+
 it('SLIPWAY_DAEMON=off bypasses it; stop removes its socket and says when none runs', async () => {
   await startDaemon();
   expect((await runCli(['pr', 'list'], s.h.env('openai', { SLIPWAY_DAEMON: 'off' }))).code).toBe(0);
