@@ -88,7 +88,8 @@ function cachePath() {
   const dir = setting || path.join(home, 'cache', 'compile');
   // A bundle without its digest is never cached: a stale cache of the same length would be taken.
   if (!digest) return null;
-  const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : 'other';
+  // The daemon runs runs above all: it starts from `run`'s cache, so even its first one finds compiled code.
+  const command = argv[0] === 'daemon' && argv[1] === 'serve' ? 'run' : /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : 'other';
   return path.join(dir, `slipway-${digest}-${process.version}-${process.arch}-${command}.v8cache`);
 }
 
