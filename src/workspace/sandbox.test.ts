@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlainRunner } from './plain-runner.js';
 import { createSandboxRunner, filesToMask, findBwrap, probeSandbox, SandboxUnavailableError, type SandboxRunner } from './sandbox.js';
+import { pidsCgroupParent, reapOrphanedCgroups } from './process-limit.js';
 import { gitCmd, makeRepo, removeDir, tempDir, writeFiles } from './test-helpers.js';
 
 const CANARY = 'PRIVATE-KEY-CANARY-5f2c';
@@ -204,6 +205,45 @@ describe('bubblewrap sandbox', () => {
     expect(r.output).toMatch(/fork|Resource temporarily unavailable/i);
     expect(started).toBeLessThanOrEqual(64);
     expect(r.timedOut).toBe(false);
+  });
+
+  it("kills and removes the sandboxes of a Slipway that died, never another live process's or namespace's", async (ctx) => {
+    const parent = pidsCgroupParent();
+    if (runner.processLimit !== 'cgroup' || !parent) ctx.skip();
+    const ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))![1]!;
+    const deadPid = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
+    const sleeper = (): ChildProcess => spawn('sleep', ['300'], { stdio: 'ignore' });
+    const group = (name: string, child: ChildProcess) => {
+      mkdirSync(join(parent!, name));
+      writeFileSync(join(parent!, name, 'cgroup.procs'), String(child.pid));
+      return join(parent!, name);
+    };
+    const liveOwner = sleeper();
+    const [orphan, kept, elsewhere] = [sleeper(), sleeper(), sleeper()];
+    const orphanGroup = group(`slipway-${ns}-${deadPid}-1`, orphan);
+    const keptGroup = group(`slipway-${ns}-${liveOwner.pid}-1`, kept);
+    const elsewhereGroup = group(`slipway-1-${deadPid}-2`, elsewhere); // another pid namespace's
+    const exited = new Promise((resolve) => orphan.on('exit', resolve));
+    try {
+      // This call, or one a runner started in the background (once a minute), reaps it.
+      expect(await reapOrphanedCgroups(parent!)).toBeLessThanOrEqual(1);
+      await exited;
+      expect(existsSync(orphanGroup)).toBe(false);
+      expect(kept.exitCode).toBeNull();
+      expect(elsewhere.exitCode).toBeNull();
+      expect(existsSync(keptGroup) && existsSync(elsewhereGroup)).toBe(true);
+    } finally {
+      for (const child of [liveOwner, orphan, kept, elsewhere]) child.kill('SIGKILL');
+      for (const dir of [orphanGroup, keptGroup, elsewhereGroup]) {
+        for (let i = 0; i < 50 && existsSync(dir); i++) {
+          try {
+            rmdirSync(dir);
+          } catch {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }
+    }
   });
 
   it('prints the argv it uses', () => {

@@ -12,6 +12,7 @@ import {
   createPidsCgroup,
   DEFAULT_MAX_PROCESSES,
   pidsCgroupParent,
+  reapOrphanedCgroupsNow,
   processLimitKind,
   rlimitPrelude,
   type ProcessLimitKind,
@@ -444,6 +445,8 @@ export function createSandboxRunner(opts: SandboxRunnerOptions): SandboxRunner {
     features: bwrapFeatures(bwrap),
   };
   const cgroupParent = pidsCgroupParent();
+  // Sandboxes a killed Slipway left behind go before this one starts its own.
+  if (cgroupParent) reapOrphanedCgroupsNow(cgroupParent);
   const maxProcesses = opts.maxProcesses ?? DEFAULT_MAX_PROCESSES;
 
   // The files to cover, listed once, as the runner is made (beside the rest of the run's start-up): they are
