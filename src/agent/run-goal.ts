@@ -397,7 +397,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         await keepCoderTalk(); // a revision (slipway pr revise) goes on in it
         if (revising) await emit({ type: 'notice', message: `pull request ${pr.id} is updated to ${pr.head.slice(0, 10)}` });
         await emit({ type: 'pr_opened', pr: pr.id, branch: pr.branch });
-        await ws.dispose({ background: true });
+        await ws.dispose({ runOver: true });
         return { run: runId, status: 'pr_open', pr: pr.id, branch: pr.branch };
       }
       coder.push({ role: 'user', content: feedback(outcome, verification) });

@@ -70,6 +70,9 @@ export interface Workspace {
   exclude(paths: string[]): Promise<void>;
   /** Fetch the run's branch into the user's repository (outside the sandbox). */
   publishBranch(): Promise<void>;
-  /** Removes the run's folder (the clone, its checkouts, the commands' cache); `background`: moves them aside at once and deletes them in a process of its own. */
-  dispose(options?: { background?: boolean }): Promise<void>;
+  /**
+   * Removes the clone and its checkouts. `runOver` (the run is done with its folder: its pull request is open):
+   * the commands' cache goes too, and all of it is moved aside at once and deleted by a process of its own.
+   */
+  dispose(options?: { runOver?: boolean }): Promise<void>;
 }

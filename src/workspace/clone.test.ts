@@ -439,22 +439,23 @@ describe('GitWorkspace', () => {
     expect(gitCmd(repo, 'rev-parse', workspace.branch)).toBe(head2);
   });
 
-  it('disposes of the clone folder', async () => {
+  it('disposes of the clone folder, and leaves the run its cache (a clone made ahead and given back)', async () => {
     const { repo, workspacesDir } = fixture();
     const { workspace } = await prepare(repo, workspacesDir);
     await workspace.checkoutBaseWith([]);
+    writeFiles(join(workspacesDir, 'r1'), { 'cache/npm/index': 'x\n' });
     await workspace.dispose();
-    expect(existsSync(join(workspacesDir, 'r1'))).toBe(false);
+    expect(readdirSync(join(workspacesDir, 'r1'))).toEqual(['cache']);
     expect(existsSync(repo)).toBe(true);
   });
 
-  it('disposes of the clone in the background: moved aside at once, then deleted by a process of its own', async () => {
+  it('disposes of a finished run\'s folder, its cache included, in the background: moved aside at once, then deleted by a process of its own', async () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
     const { workspace } = await prepare(repo, workspacesDir);
     await workspace.checkoutBaseWith([]);
     writeFiles(workspace.dir, { 'deep/er/file.txt': 'x\n' });
     writeFiles(join(workspacesDir, 'r1'), { 'cache/npm/_cacache/index': 'x\n' });
-    await workspace.dispose({ background: true });
+    await workspace.dispose({ runOver: true });
     expect(existsSync(join(workspacesDir, 'r1'))).toBe(false);
     for (let i = 0; i < 100 && existsSync(join(workspacesDir, '.trash')); i++) await new Promise((r) => setTimeout(r, 50));
     expect(readdirSync(workspacesDir)).toEqual([]);

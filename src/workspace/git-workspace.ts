@@ -257,12 +257,13 @@ export class GitWorkspace implements Workspace {
     );
   }
 
-  async dispose(options: { background?: boolean } = {}): Promise<void> {
+  async dispose(options: { runOver?: boolean } = {}): Promise<void> {
     const entries = await readdir(this.runDir).catch(() => [] as string[]);
-    // The clone, the base checkouts and the run's cache for commands (npm's, pip's ...): all of the run's folder
-    // but the file that says which process holds the run.
-    const doomed = [this.dir, ...entries.filter((name) => /^base-\d+$/.test(name) || name === 'cache').map((name) => join(this.runDir, name))];
-    if (!options.background) {
+    // The clone and the base checkouts; when the run is over, its cache for commands (npm's, pip's ...) too: all
+    // of the run's folder but the file that says which process holds the run. (A clone made ahead and given back
+    // leaves the cache to the run that goes on.)
+    const doomed = [this.dir, ...entries.filter((name) => /^base-\d+$/.test(name) || (options.runOver && name === 'cache')).map((name) => join(this.runDir, name))];
+    if (!options.runOver) {
       for (const path of doomed) await rm(path, { recursive: true, force: true });
       await rmdir(this.runDir).catch(() => undefined);
       return;
