@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { ask, serveDaemon, type RunCommand } from './daemon.js';
+import { ask, lines, serveDaemon, type RunCommand } from './daemon.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -38,16 +38,7 @@ interface Client {
 function client(socket: string, command: Record<string, unknown>): Client {
   const conn = net.connect(socket);
   const messages: Array<Record<string, unknown>> = [];
-  let buffer = '';
-  conn.setEncoding('utf8');
-  conn.on('data', (chunk: string) => {
-    buffer += chunk;
-    let end: number;
-    while ((end = buffer.indexOf('\n')) >= 0) {
-      messages.push(JSON.parse(buffer.slice(0, end)) as Record<string, unknown>);
-      buffer = buffer.slice(end + 1);
-    }
-  });
+  lines(conn, (message) => messages.push(message));
   conn.on('connect', () => conn.write(`${JSON.stringify({ type: 'command', env: { PATH: process.env.PATH ?? '' }, cwd: os.tmpdir(), ...command })}\n`));
   const closed = new Promise<void>((resolve) => conn.on('close', () => resolve()));
   return {

@@ -61,8 +61,8 @@ export async function checkPrivateDir(dir: string): Promise<void> {
   }
 }
 
-/** Reads JSON lines from a socket. */
-function lines(conn: net.Socket, onMessage: (message: Record<string, unknown>) => void): void {
+/** Reads JSON lines from a socket; a line that is not JSON closes it. */
+export function lines(conn: net.Socket, onMessage: (message: Record<string, unknown>) => void): void {
   let buffer = '';
   conn.setEncoding('utf8');
   conn.on('data', (chunk: string) => {

@@ -88,6 +88,15 @@ function sleeperTurns(marker: string) {
   return [readCart!, plan!, { toolCalls: [{ name: 'shell', input: { command: `sleep 300; echo ${marker}` } }] }];
 }
 
+/** A run in the daemon, resting in a sandboxed sleep: its client, marker and id. */
+async function sleepingRun(name: string): Promise<{ client: ReturnType<typeof startClient>; marker: string; run: string }> {
+  const marker = `slipway-daemon-${name}-${process.pid}-${Date.now()}`;
+  s.h.server.turns(sleeperTurns(marker));
+  const client = startClient(runArgs(), s.h.env('openai'));
+  await until(() => sleeping(marker));
+  return { client, marker, run: String((JSON.parse(client.stdout().split('\n')[0]!) as { run: string }).run) };
+}
+
 async function runStatus(run: string): Promise<string | undefined> {
   const runs = JSON.parse((await runCli(['log', '--list', '--json'], s.h.env('openai'))).stdout) as Array<{ id: string; status: string }>;
   return runs.find((r) => r.id === run)?.status;
@@ -153,10 +162,7 @@ it("runs each command with the client's environment and working folder, not the 
 
 it('Ctrl-C reaches the command in the daemon: the sandbox is killed, the run stopped, the daemon lives on', async () => {
   await startDaemon();
-  const marker = `slipway-daemon-sleeper-${process.pid}-${Date.now()}`;
-  s.h.server.turns(sleeperTurns(marker));
-  const client = startClient(runArgs(), s.h.env('openai'));
-  await until(() => sleeping(marker));
+  const { client, marker } = await sleepingRun('sleeper');
   client.child.kill('SIGINT');
   expect(await client.exited).toBe(130);
   await until(() => processesMatching(marker) === '', 5000);
@@ -169,11 +175,7 @@ it('Ctrl-C reaches the command in the daemon: the sandbox is killed, the run sto
 
 it('a client killed outright stops its command in the daemon, which serves the next one', async () => {
   await startDaemon();
-  const marker = `slipway-daemon-orphan-${process.pid}-${Date.now()}`;
-  s.h.server.turns(sleeperTurns(marker));
-  const client = startClient(runArgs(), s.h.env('openai'));
-  await until(() => sleeping(marker));
-  const run = String((JSON.parse(client.stdout().split('\n')[0]!) as { run: string }).run);
+  const { client, marker, run } = await sleepingRun('orphan');
   client.child.kill('SIGKILL');
   await client.exited;
   await until(() => processesMatching(marker) === '', 10_000);
@@ -188,11 +190,7 @@ it('a client killed outright stops its command in the daemon, which serves the n
 
 it('a busy daemon leaves the next command to the client, which runs it itself', async () => {
   await startDaemon();
-  const marker = `slipway-daemon-busy-${process.pid}-${Date.now()}`;
-  s.h.server.turns(sleeperTurns(marker));
-  const client = startClient(runArgs(), s.h.env('openai'));
-  await until(() => sleeping(marker));
-  const run = String((JSON.parse(client.stdout().split('\n')[0]!) as { run: string }).run);
+  const { client, run } = await sleepingRun('busy');
   const log = await runCli(['log', run, '--json'], s.h.env('openai'));
   expect(log.code).toBe(0);
   expect(log.stdout).toMatch(/"type":"plan"/);
@@ -203,10 +201,7 @@ it('a busy daemon leaves the next command to the client, which runs it itself', 
 
 it('a daemon that dies: a command it had taken fails once (never runs twice), later ones run without it', async () => {
   const pid = await startDaemon();
-  const marker = `slipway-daemon-dies-${process.pid}-${Date.now()}`;
-  s.h.server.turns(sleeperTurns(marker));
-  const client = startClient(runArgs(), s.h.env('openai'));
-  await until(() => sleeping(marker));
+  const { client, marker } = await sleepingRun('dies');
   process.kill(pid, 'SIGKILL');
   expect(await client.exited).toBe(1);
   expect(client.stderr()).toMatch(/the Slipway daemon stopped before the command finished/);
