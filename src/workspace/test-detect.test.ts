@@ -50,8 +50,11 @@ describe('detectTestPlan', () => {
       [{ 'pyproject.toml': '[tool.pytest.ini_options]\n' }, 'pytest (found pyproject.toml [tool.pytest])'],
       [{ 'setup.cfg': '[tool:pytest]\n' }, 'pytest (found setup.cfg [tool:pytest])'],
       [{ 'conftest.py': '' }, 'pytest (found conftest.py)'],
+      [{ 'tox.ini': '[pytest]\n' }, 'pytest (found tox.ini [pytest])'],
       [{ 'tests/test_a.py': '' }, 'pytest (found tests/)'],
+      [{ 'test/conftest.py': '' }, 'pytest (found test/)'],
       [{ 'test_top.py': '' }, 'pytest (found test_top.py)'],
+      [{ 'top_test.py': '' }, 'pytest (found top_test.py)'],
     ] as const) {
       expect(await detectTestPlan(project(files))).toEqual({ command: 'python3 -m pytest -rA -p no:cacheprovider', framework: 'pytest', source, install: null });
     }
@@ -162,6 +165,7 @@ describe('detectTestPlan', () => {
     expect(await detectTestPlan(project({ 'build.gradle.kts': '', gradlew: '' }))).toMatchObject({ command: './gradlew test', framework: 'gradle' });
     expect(await detectTestPlan(project({ 'build.gradle': '' }))).toMatchObject({ command: 'gradle test' });
     expect(await detectTestPlan(project({ Makefile: 'build:\n\tcc x.c\n\ntest: build\n\t./x\n' }))).toMatchObject({ command: 'make test', framework: 'make', source: 'Makefile test target' });
+    expect(await detectTestPlan(project({ GNUmakefile: 'test:\n\t./x\n' }))).toMatchObject({ command: 'make test', source: 'GNUmakefile test target' });
     expect(await detectTestPlan(project({ Makefile: 'build:\n\tcc x.c\n' }))).toBeNull();
     expect(await detectTestPlan(project({ 'README.md': '# nothing' }))).toBeNull();
   });

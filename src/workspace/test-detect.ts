@@ -66,7 +66,15 @@ export async function detectTestPlan(dir: string, configured?: ConfiguredTests):
   return detected;
 }
 
+/** Every name in a repository's top folder that a check below looks at. */
+const MARKERS = new Set(['package.json', 'pytest.ini', 'pyproject.toml', 'setup.cfg', 'tox.ini', 'conftest.py', 'tests', 'test', 'go.mod', 'Cargo.toml', 'pom.xml', 'build.gradle', 'build.gradle.kts', 'Makefile', 'makefile', 'GNUmakefile']);
+const PY_TEST_FILE = /^test_.*\.py$|_test\.py$/;
+
 async function detect(dir: string): Promise<TestPlan | null> {
+  // One listing answers for a repository none of the checks would match (documentation, data, an unknown
+  // build): no file is asked about one by one.
+  const top = await readdir(dir).catch(() => null);
+  if (top && !top.some((name) => MARKERS.has(name) || PY_TEST_FILE.test(name))) return null;
   const pkg = await readPackageJson(dir);
   const script = pkg?.scripts?.test;
   if (pkg && script && !NPM_DEFAULT_TEST.test(script)) {
@@ -335,7 +343,7 @@ async function pytestMarker(dir: string): Promise<string | null> {
   const tox = await read(join(dir, 'tox.ini'));
   if (tox && /^\[pytest\]/m.test(tox)) return 'tox.ini [pytest]';
   if (await exists(join(dir, 'conftest.py'))) return 'conftest.py';
-  const isTestFile = (n: string): boolean => /^test_.*\.py$|_test\.py$/.test(n);
+  const isTestFile = (n: string): boolean => PY_TEST_FILE.test(n);
   for (const sub of ['tests', 'test']) {
     const names = await readdir(join(dir, sub)).catch(() => [] as string[]);
     if (names.some((n) => isTestFile(n) || n === 'conftest.py')) return `${sub}/`;
