@@ -303,7 +303,7 @@ export async function daemonStart(where: DaemonLocation, idleMinutes: number, ou
   for (let waited = 0; waited < 20_000; waited += 100) {
     const pong = await ask(socket, { type: 'ping' }, 1_000);
     if (pong) {
-      out.stdout(`Slipway daemon started (pid ${String(pong.pid)}): commands now run in it, without starting Node each time.`);
+      out.stdout(`Slipway daemon started (pid ${String(pong.pid)}): commands now run in it, without loading Slipway each time.`);
       out.stdout(`  It stops after ${idleMinutes} idle minutes, or with: slipway daemon stop   (log: ${logFile})`);
       return 0;
     }

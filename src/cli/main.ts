@@ -191,7 +191,7 @@ export function buildProgram(out: Output, env: NodeJS.ProcessEnv, setExit: (code
   };
   const daemon = program
     .command('daemon')
-    .description('A long-lived Slipway process that runs your commands without starting Node each time (opt-in)');
+    .description('A long-lived Slipway process that runs your commands, warm, without loading Slipway each time (opt-in)');
   daemon
     .command('start')
     .description('Start it in the background; later commands run in it (SLIPWAY_DAEMON=off bypasses it)')
