@@ -1,5 +1,5 @@
 /** Secrets in the environment and in repository files never reach the model, the store or the PR body. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { ScriptTurn } from '../../../src/model/script-turn.js';
@@ -39,6 +39,11 @@ it('redacts secret values and credential shapes everywhere', async () => {
   expect(sent).not.toContain(CANARY);
   expect(sent).not.toContain(AWS_SHAPED);
   expect(result.stdout + result.stderr).not.toContain(CANARY);
+  // What Slipway keeps: the finished run's clone (the repository's files, the secret's among them) is moved
+  // aside and deleted by a process of its own; wait for it.
+  const trash = path.join(s.h.home, 'workspaces', '.trash');
+  for (let i = 0; i < 200 && existsSync(trash); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(existsSync(trash)).toBe(false);
   const stored = allBytes(s.h.home);
   expect(stored).toContain('deploy/settings.txt');
   expect(stored).not.toContain(CANARY);
