@@ -292,12 +292,22 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
 
     // Untracked files a resumed clone already holds are the agent's (a crashed run's), not the install's.
     const untrackedBefore = testPlan && previous ? await ws.untracked() : [];
-    if (testPlan?.install) await installDependencies({ install: testPlan.install, dir: ws.dir, timeoutMs: testTimeoutMs, signal, masks: policy.masks, deps: { ...deps, makeRunner }, decide });
-    // The baseline runs beside planning (the planner only reads); the coder starts once both are done. A run
-    // that comes to rest at a gate meanwhile stops it: a resumed run measures the base again.
+    // Installing the dependencies and then the baseline run beside planning (the planner only reads): a model
+    // thinks for seconds, an install takes as long or longer. The coder starts once all three are done. A run
+    // that comes to rest at a gate meanwhile stops them: a resumed run installs and measures the base again. An
+    // install that fails stops the planning at once, and the run fails with the install's error.
     const baselineSignal = AbortSignal.any([signal, resting.signal]);
+    const setupFailed = new AbortController();
     const baselineRun = testPlan
       ? (async () => {
+          if (testPlan.install) {
+            await installDependencies({ install: testPlan.install, dir: ws.dir, timeoutMs: testTimeoutMs, signal: baselineSignal, masks: policy.masks, deps: { ...deps, makeRunner }, decide }).catch(
+              (error: unknown) => {
+                if (!baselineSignal.aborted) setupFailed.abort(error);
+                throw error;
+              },
+            );
+          }
           // A resumed clone holds earlier work: the baseline then runs in a checkout of the base commit.
           const baseTree = previous ? await ws.checkoutBaseWith([]) : null;
           // Seen where the clone is, as the proof's checkout is (see PhaseEnv.baseRunner).
@@ -322,9 +332,13 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const saved = previous ? await store.getPlan(runId) : undefined;
     const answered = request.resume?.gate;
     const planRejected = answered?.action === 'plan' && answered.status === 'rejected' ? answered.answer.reason ?? 'no reason given' : undefined;
+    // Planning stops as soon as the install beside it fails.
+    const planEnv: PhaseEnv = { ...env, signal: AbortSignal.any([signal, setupFailed.signal]) };
     const replan = async (revise?: { plan: Plan; reason: string }, from?: SavedConversation): Promise<Plan> => {
       // Kept after each exchange: a run killed while planning goes on planning where it was.
-      const next = await planPhase(env, request.goal, instructions, revise, from, (messages) => keepTalk('planner', messages));
+      const next = await planPhase(planEnv, request.goal, instructions, revise, from, (messages) => keepTalk('planner', messages)).catch((error: unknown) => {
+        throw setupFailed.signal.aborted ? setupFailed.signal.reason : error;
+      });
       await store.savePlan(runId, next);
       await emit({ type: 'plan', plan: next });
       return next;

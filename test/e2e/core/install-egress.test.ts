@@ -44,6 +44,34 @@ describe('the dependency install step', () => {
     expect(String(last.error)).toContain('SLIPWAY_INSTALL_NETWORK=full');
   }, 60_000);
 
+  it('plans while the dependencies install: the plan is made before the install ends', async () => {
+    s.h.userConfig({ test: { install: 'sleep 2' } });
+    s.h.server.turns(demoTurns());
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
+    expect(lastLine(result)).toMatchObject({ status: 'pr_open' });
+    const seq = (match: (e: Record<string, unknown>) => boolean) => Number(result.json.find(match)?.seq);
+    const installed = seq((e) => e.type === 'decision' && String((e.decision as Decision).action).startsWith('dependency install reached'));
+    const planned = seq((e) => e.type === 'plan');
+    const baseline = seq((e) => e.type === 'tests' && e.when === 'baseline');
+    const coding = seq((e) => e.type === 'phase' && e.phase === 'code');
+    expect(planned).toBeLessThan(installed);
+    expect(installed).toBeLessThan(baseline); // the baseline still runs on the installed tree
+    expect(baseline).toBeLessThan(coding); // and the coder waits for both
+  }, 60_000);
+
+  it('an install that fails while the planner waits on the model stops the planning, and the run fails with the install\'s error', async () => {
+    s.h.userConfig({ test: { install: 'echo broken lockfile >&2; exit 3' } });
+    s.h.server.hang(); // the planner's request is never answered
+    const started = Date.now();
+    const result = await s.h.run('openai', ['run', 'Fix the discount in cartTotal', '--repo', s.repo, '--json']);
+    const last = lastLine(result);
+    expect(last).toMatchObject({ status: 'failed' });
+    expect(String(last.error)).toMatch(/Installing dependencies with `echo broken lockfile >&2; exit 3` failed \(exit 3\)/);
+    expect(String(last.error)).toContain('broken lockfile');
+    expect(Date.now() - started).toBeLessThan(30_000); // not the model's give-up time
+    expect(s.h.server.requests.length).toBe(1);
+  }, 60_000);
+
   it('SLIPWAY_INSTALL_NETWORK=full is the recorded escape hatch', async () => {
     s.h.userConfig({ test: { install: 'true' } });
     s.h.server.turns(demoTurns());
