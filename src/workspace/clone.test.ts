@@ -90,6 +90,27 @@ describe('prepareWorkspace', () => {
     expect(gitCmd(workspace.dir, 'worktree', 'list')).not.toContain(base.dir);
   });
 
+  it('checks out nested submodules from the copies inside the user\'s copy of their parent', async () => {
+    const leaf = makeRepo({ 'leaf.txt': 'deep\n' });
+    const mid = makeRepo({ 'mid.txt': 'middle\n' });
+    cleanup.push(leaf, mid);
+    gitCmd(mid, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', leaf, 'deps/leaf');
+    gitCmd(mid, 'commit', '-qm', 'leaf');
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    gitCmd(repo, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', mid, 'vendor/mid');
+    gitCmd(repo, 'commit', '-qm', 'mid');
+    gitCmd(repo, '-c', 'protocol.file.allow=always', 'submodule', 'update', '-q', '--init', '--recursive');
+    // Their URLs lead nowhere from here on: only the user's copies can fill them.
+    rmSync(leaf, { recursive: true, force: true });
+    rmSync(mid, { recursive: true, force: true });
+    const { workspace, notices } = await prepare(repo, workspacesDir);
+    expect(notices).toEqual([]);
+    expect(readFileSync(join(workspace.dir, 'vendor', 'mid', 'deps', 'leaf', 'leaf.txt'), 'utf8')).toBe('deep\n');
+    const base = await workspace.checkoutBaseWith([]);
+    expect(readFileSync(join(base.dir, 'vendor', 'mid', 'deps', 'leaf', 'leaf.txt'), 'utf8')).toBe('deep\n');
+    await base.dispose();
+  });
+
   it('fails on an unknown base, naming the branches there are', async () => {
     const { repo, workspacesDir } = fixture();
     gitCmd(repo, 'branch', 'develop');
