@@ -90,7 +90,7 @@ export async function ship(a: {
 export async function keepBranch(ws: Workspace, why: string): Promise<string | null> {
   try {
     await ws.commitAll(`slipway: work in progress (${why})`);
-  await ws.publishBranch();
+    await ws.publishBranch();
     return ws.branch;
   } catch {
     return null;

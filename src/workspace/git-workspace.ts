@@ -99,7 +99,7 @@ export class GitWorkspace implements Workspace {
     this.commits++;
     const committed = await this.git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message], undefined, true);
     if (committed.exitCode !== 0) {
-      // Status saw a change that staging did not keep (a file changed and changed back): nothing to commit.
+      // Nothing staged differs from HEAD (a file changed and changed back, a command that changed nothing).
       const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
       if (staged.exitCode === 0) {
         const head = this.knownHead ?? (await this.head());
