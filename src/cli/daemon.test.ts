@@ -131,6 +131,27 @@ it('gives a listening command the first signal; a second ends the client at once
   expect(await ask(socket, { type: 'ping' })).toMatchObject({ type: 'pong', busy: false, served: 1 });
 });
 
+it('a hang-up stops a command that stops cleanly on SIGTERM', async () => {
+  const seen: string[] = [];
+  const { socket } = await daemon(async () => {
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const handler = (signal: string) => {
+      seen.push(signal);
+      stop();
+    };
+    process.on('SIGTERM', handler);
+    await stopped;
+    process.off('SIGTERM', handler);
+    return 143;
+  });
+  const c = client(socket, { argv: ['run', 'x'] });
+  await c.until('accepted');
+  c.send({ type: 'signal', signal: 'SIGHUP' });
+  expect(await c.until('exit')).toEqual({ type: 'exit', code: 143 });
+  expect(seen).toEqual(['SIGTERM']);
+});
+
 it('ends the client of a command that does not listen for the signal, as the signal would have', async () => {
   const { socket } = await daemon(() => new Promise<number>((resolve) => setTimeout(() => resolve(0), 300)));
   const c = client(socket, { argv: ['pr', 'list'] });

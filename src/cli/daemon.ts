@@ -178,9 +178,12 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
       // A command that listens (a run stops cleanly) gets the first signal; one that does not would have died
       // of it. A second one ("quit at once") ends the client's wait now, while the command, stopping already,
       // finishes its clean stop here: in a process of its own it would exit, and take the daemon with it.
-      if (!delivered && process.listenerCount(signal as NodeJS.Signals) > 0) {
+      // A hang-up (the terminal closed) stops a command that stops cleanly on SIGTERM: in a process of its own it
+      // would have died, not gone on unseen.
+      const target = (process.listenerCount(signal as NodeJS.Signals) > 0 ? signal : signal === 'SIGHUP' && process.listenerCount('SIGTERM') > 0 ? 'SIGTERM' : null) as NodeJS.Signals | null;
+      if (!delivered && target) {
         delivered = true;
-        process.emit(signal as NodeJS.Signals, signal as NodeJS.Signals);
+        process.emit(target, target);
       } else finish(code);
     };
     const finish = (code: number) => {
