@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +51,7 @@ export const DEFAULT_IDLE_MINUTES = 30;
 /** After a command the daemon stops if it holds more than this: a fresh one starts small again. */
 const MAX_RSS_BYTES = 1024 * 1024 * 1024;
 const SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
+const MAX_LOG_BYTES = 1024 * 1024;
 
 /** A daemon's folder must be the user's own and closed to everyone else: the client sends its environment there. */
 export async function checkPrivateDir(dir: string): Promise<void> {
@@ -291,6 +292,8 @@ export async function daemonStart(where: DaemonLocation, idleMinutes: number, ou
     return 0;
   }
   const logFile = path.join(where.dir, 'daemon.log');
+  // A line per command: a log past 1 MB starts afresh, the last one kept beside it.
+  if (((await stat(logFile).catch(() => null))?.size ?? 0) > MAX_LOG_BYTES) await rename(logFile, `${logFile}.1`).catch(() => undefined);
   const log = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, ['--expose-gc', where.bin, 'daemon', 'serve', '--idle', String(idleMinutes)], {
     detached: true,

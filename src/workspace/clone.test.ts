@@ -476,6 +476,7 @@ describe('GitWorkspace', () => {
     await workspace.checkoutBaseWith([]);
     writeFiles(workspace.dir, { 'deep/er/file.txt': 'x\n' });
     writeFiles(join(workspacesDir, 'r1'), { 'cache/npm/_cacache/index': 'x\n' });
+    writeFiles(join(workspacesDir, '.trash'), { 'r0-repo-dead/left.txt': 'an earlier removal was killed\n' });
     await workspace.dispose({ runOver: true });
     expect(existsSync(join(workspacesDir, 'r1'))).toBe(false);
     for (let i = 0; i < 100 && existsSync(join(workspacesDir, '.trash')); i++) await new Promise((r) => setTimeout(r, 50));

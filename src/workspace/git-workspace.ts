@@ -283,7 +283,9 @@ export class GitWorkspace implements Workspace {
       }
     }
     await rmdir(this.runDir).catch(() => undefined);
-    if (moved.length > 0) removeInBackground(trash, moved);
+    // Whatever an earlier removal left there (its process was killed, the machine went down) goes too.
+    const left = (await readdir(trash).catch(() => [] as string[])).map((name) => join(trash, name)).filter((p) => !moved.includes(p));
+    if (moved.length > 0) removeInBackground(trash, [...moved, ...left]);
   }
 }
 

@@ -4,7 +4,7 @@
  * can be missing, busy, dead or unsafe must leave the command running in the client's own process.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../support/cli.js';
@@ -239,6 +239,17 @@ it('a home folder too deep for a unix socket: the daemon says so and commands ru
   expect(refused.stderr).toMatch(/longer than a unix socket allows \(107 bytes\): set SLIPWAY_HOME to a shorter folder/);
   expect((await runCli(['daemon', 'status'], env)).stdout).toMatch(/^not running: the socket path .* is longer than a unix socket allows/);
   expect((await runCli(['pr', 'list'], env)).code).toBe(0);
+});
+
+it('starts a log past 1 MB afresh, keeping the last one beside it', async () => {
+  mkdirSync(daemonDir(), { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(daemonDir(), 'daemon.log'), 'x'.repeat(1024 * 1024 + 1));
+  await startDaemon();
+  expect(statSync(path.join(daemonDir(), 'daemon.log.1')).size).toBe(1024 * 1024 + 1);
+  expect(daemonLog()).toMatch(/^\S+ listening on /);
+  await runCli(['daemon', 'stop'], s.h.env('openai'));
+  await startDaemon(); // a small log is kept and added to
+  expect(daemonLog().match(/listening on/g)).toHaveLength(2);
 });
 
 it('SLIPWAY_DAEMON=off bypasses it; stop removes its socket and says when none runs', async () => {
