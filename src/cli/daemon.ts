@@ -174,14 +174,16 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
       terminal: request.terminal ?? null,
     };
     let delivered = false;
+    const listens = (signal: NodeJS.Signals) => process.listenerCount(signal) > 0;
     const deliver = (signal: string) => {
       const code = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15);
       // A command that listens (a run stops cleanly) gets the first signal; one that does not would have died
-      // of it. A second one ("quit at once") ends the client's wait now, while the command, stopping already,
-      // finishes its clean stop here: in a process of its own it would exit, and take the daemon with it.
-      // A hang-up (the terminal closed) stops a command that stops cleanly on SIGTERM: in a process of its own it
-      // would have died, not gone on unseen.
-      const target = (process.listenerCount(signal as NodeJS.Signals) > 0 ? signal : signal === 'SIGHUP' && process.listenerCount('SIGTERM') > 0 ? 'SIGTERM' : null) as NodeJS.Signals | null;
+      // of it. A hang-up (the terminal closed) goes to a command that stops cleanly on SIGTERM: it would have
+      // died of it too, not gone on unseen. A second signal ("quit at once") ends the client's wait now, while
+      // the command, stopping already, finishes its clean stop here: in a process of its own it would exit,
+      // and take the daemon with it.
+      const asked = signal as NodeJS.Signals;
+      const target = listens(asked) ? asked : asked === 'SIGHUP' && listens('SIGTERM') ? 'SIGTERM' : null;
       if (!delivered && target) {
         delivered = true;
         process.emit(target, target);

@@ -100,20 +100,20 @@ async function killAndRemove(dir: string): Promise<void> {
   }
 }
 
-/**
- * Sandboxes left by a Slipway process that died without cleaning up (kill -9, a crash): their groups, named for
- * an owner pid of this pid namespace that no longer runs, are killed and removed. bubblewrap's --die-with-parent
- * covers most of them, but not a sandbox whose set-up was under way when its parent died. Returns how many.
- */
 let lastReap = 0;
 
 /** reapOrphanedCgroups at most once a minute, in the background (a long-lived daemon makes many runners). */
-export function reapOrphanedCgroupsNow(parent: string): void {
+export function reapOrphanedCgroupsThrottled(parent: string): void {
   if (Date.now() - lastReap < 60_000) return;
   lastReap = Date.now();
   void reapOrphanedCgroups(parent).catch(() => undefined);
 }
 
+/**
+ * Sandboxes left by a Slipway process that died without cleaning up (kill -9, a crash): their groups, named for
+ * an owner pid of this pid namespace that no longer runs, are killed and removed. bubblewrap's --die-with-parent
+ * covers most of them, but not a sandbox whose set-up was under way when its parent died. Returns how many.
+ */
 export async function reapOrphanedCgroups(parent: string): Promise<number> {
   if (!PID_NS) return 0;
   const names = await readdir(parent).catch(() => [] as string[]);

@@ -12,7 +12,7 @@ import {
   createPidsCgroup,
   DEFAULT_MAX_PROCESSES,
   pidsCgroupParent,
-  reapOrphanedCgroupsNow,
+  reapOrphanedCgroupsThrottled,
   processLimitKind,
   rlimitPrelude,
   type ProcessLimitKind,
@@ -446,7 +446,7 @@ export function createSandboxRunner(opts: SandboxRunnerOptions): SandboxRunner {
   };
   const cgroupParent = pidsCgroupParent();
   // Sandboxes a killed Slipway left behind go before this one starts its own.
-  if (cgroupParent) reapOrphanedCgroupsNow(cgroupParent);
+  if (cgroupParent) reapOrphanedCgroupsThrottled(cgroupParent);
   const maxProcesses = opts.maxProcesses ?? DEFAULT_MAX_PROCESSES;
 
   // The files to cover, listed once, as the runner is made (beside the rest of the run's start-up): they are
