@@ -39,6 +39,12 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly', setImmediate: 'readonly' } },
   },
+  {
+    // The bin is CommonJS (bin/package.json): Node starts it faster than an ES module.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', __filename: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   layer('protocol', ['model', 'tools', 'workspace', 'policy', 'agent', 'store', 'cli', 'server'], drivers),
   layer('model', ['tools', 'workspace', 'policy', 'agent', 'store', 'cli', 'server'], drivers),
   layer('tools', ['model', 'policy', 'agent', 'store', 'cli', 'server'], drivers),

@@ -27,10 +27,6 @@ export async function ship(a: {
   // Only reads the clone: runs beside publishing and anchoring.
   const diffstatting = ws.diffStat();
   diffstatting.catch(() => undefined);
-  // Where the ledger's note is locked in the user's repository: looked up while the branch is fetched there.
-  const gitDir = gitCommonDir(a.request.repo);
-  gitDir.catch(() => undefined);
-  await ws.publishBranch();
   const proof = 'tests show no new failures, every new test is proven, and the verifier passed every check; nothing is merged';
   await a.decide(
     a.revising
@@ -39,8 +35,15 @@ export async function ship(a: {
   );
   const decisions = await a.deps.store.listDecisions(a.runId);
   const prId = a.revising?.id ?? newId('pr');
-  // No decision follows this one: the anchor kept in the user's repository and in the body covers them all.
-  const ledger = await anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author, gitDir });
+  // The branch is fetched into the user's repository while the ledger's note is written there: git notes a
+  // commit by its id, whether or not it is there yet. A fetch that fails fails the run, and leaves at most a
+  // note on a commit the repository never got, which no branch shows (git notes prune removes it).
+  // No decision follows the last one: the anchor kept in the user's repository and in the body covers them all.
+  const gitDir = ws.userGitDir ? Promise.resolve(ws.userGitDir) : gitCommonDir(a.request.repo);
+  const anchoring = anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author, gitDir });
+  anchoring.catch(() => undefined); // awaited below, after the fetch
+  await ws.publishBranch();
+  const ledger = await anchoring;
   const diffstat = await diffstatting;
   const pr: PullRequest = {
     id: prId,

@@ -42,6 +42,11 @@ export interface Workspace {
   readonly base: string;
   readonly baseCommit: string;
   /**
+   * The user's repository's common git folder (shared by its worktrees), where Slipway's locks on it live; known
+   * when the clone was made, undefined when it was reopened.
+   */
+  readonly userGitDir?: string | undefined;
+  /**
    * Says the work tree may have changed (a tool wrote a file, a command ran in the clone). Until it is called,
    * commitAll and the diffs trust what git last saw and start no process to look again.
    */

@@ -46,6 +46,18 @@ describe('prepareWorkspace', () => {
     expect(readFileSync(join(workspace.dir, 'a.txt'), 'utf8')).toBe('one\n');
   });
 
+  it("knows the user's common git folder, where its locks go: from a subfolder and from a worktree too", async () => {
+    const { repo, workspacesDir } = fixture({ 'src/a.txt': 'one\n' });
+    expect((await prepare(repo, workspacesDir)).workspace.userGitDir).toBe(join(repo, '.git'));
+    expect((await prepare(join(repo, 'src'), workspacesDir, { runId: 'r2' })).workspace.userGitDir).toBe(join(repo, '.git'));
+    const worktree = tempDir('slipway-worktree-');
+    cleanup.push(worktree);
+    gitCmd(repo, 'worktree', 'add', '--quiet', '-b', 'other', join(worktree, 'wt'));
+    const fromWorktree = await prepare(join(worktree, 'wt'), workspacesDir, { runId: 'r3' });
+    expect(fromWorktree.workspace.base).toBe('other');
+    expect(fromWorktree.workspace.userGitDir).toBe(join(repo, '.git'));
+  });
+
   it('reports uncommitted changes in the user tree and leaves them alone', async () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
     writeFileSync(join(repo, 'a.txt'), 'edited\n');
@@ -310,15 +322,17 @@ describe('GitWorkspace', () => {
     writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
     writeFiles(workspace.dir, { 'new.txt': 'new\n' });
     workspace.touch();
-    const head = await workspace.commitAll('change');
     let before = calls();
-    // Just committed and untouched: the diff is base..HEAD (one process), then nothing more for the verifier's
-    // diff or for shipping (a commit with nothing to commit, the stat).
+    const head = await workspace.commitAll('change');
+    // add -A, then the commit and the diff of what it stages, at once.
+    expect(calls() - before).toBe(3);
+    before = calls();
+    // Just committed and untouched: no process more for the verifier's diff or for shipping (a commit with
+    // nothing to commit, the stat).
     const diff = await workspace.diff();
     expect(diff).toContain('+two');
     expect(diff).toContain('+++ b/new.txt');
-    expect(calls() - before).toBe(1);
-    before = calls();
+    expect(calls() - before).toBe(0);
     expect(await workspace.diff()).toBe(diff);
     expect(await workspace.commitAll('nothing')).toBe(head);
     expect(await workspace.diffStat()).toMatch(/new\.txt/);

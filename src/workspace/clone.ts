@@ -1,6 +1,6 @@
 /** Per-run clones: a private copy of the user's repository on its own branch. */
 import { appendFile, mkdir, rm, rmdir, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
 import { git, gitLine, GitError } from './git.js';
 import { GitWorkspace } from './git-workspace.js';
@@ -34,7 +34,7 @@ export async function prepareWorkspace(
   const { path } = opts;
   const runId = checkName(opts.runId, 'run id');
   const slug = slugify(opts.slug);
-  const { root: repo, bare, branches, current } = await inspectRepo(opts.repo, path);
+  const { root: repo, bare, branches, current, commonDir } = await inspectRepo(opts.repo, path);
   // Looking at the user's tree runs beside the checks and the clone: it only reads.
   const dirty = bare ? Promise.resolve(false) : userTreeIsDirty(repo, path);
   dirty.catch(() => undefined); // awaited below; an early failure must not leave it unhandled
@@ -75,7 +75,7 @@ export async function prepareWorkspace(
       notices.push(`uncommitted changes in ${repo} are not seen by this run; it works from ${base} at ${baseCommit.slice(0, 12)}`);
     }
     if (await exists(join(dir, '.gitmodules'))) notices.push(...(await populateSubmodules(dir, repo, path)));
-    const workspace = new GitWorkspace({ dir, runDir, userRepo: repo, branch, base, baseCommit, ...(path ? { path } : {}) });
+    const workspace = new GitWorkspace({ dir, runDir, userRepo: repo, userGitDir: commonDir, branch, base, baseCommit, ...(path ? { path } : {}) });
     return { workspace, notices };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -140,13 +140,14 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * The repository's root, whether it is bare, its branches (name -> commit) and the checked-out branch, in two
- * git processes that run at once. `current` is undefined when HEAD is detached or on a branch without commits.
+ * The repository's root, whether it is bare, its common git folder (shared by its worktrees), its branches
+ * (name -> commit) and the checked-out branch, in two git processes that run at once. `current` is undefined
+ * when HEAD is detached or on a branch without commits.
  */
 async function inspectRepo(
   repo: string,
   path: string | undefined,
-): Promise<{ root: string; bare: boolean; branches: Map<string, string>; current: string | undefined }> {
+): Promise<{ root: string; bare: boolean; commonDir: string; branches: Map<string, string>; current: string | undefined }> {
   if (!isAbsolute(repo)) {
     throw new WorkspaceError('invalid_path', `repository path ${JSON.stringify(repo)} is not absolute`, 'pass an absolute path');
   }
@@ -155,10 +156,10 @@ async function inspectRepo(
   if (!info.isDirectory()) throw new WorkspaceError('not_a_directory', `${repo} is not a directory`, 'pass the folder of a git repository');
   const [probe, refs] = await Promise.all([
     // Prints what it can before failing: --show-toplevel fails in a bare repository (and inside .git).
-    git(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--show-toplevel'], { cwd: repo, path, allowFailure: true }),
+    git(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--git-common-dir', '--show-toplevel'], { cwd: repo, path, allowFailure: true }),
     git(['for-each-ref', '--format=%(HEAD) %(objectname) %(refname)', '--sort=-committerdate', 'refs/heads'], { cwd: repo, path, allowFailure: true }),
   ]);
-  const [isBare, gitDir, topLevel] = probe.stdout.split('\n');
+  const [isBare, gitDir, commonDir, topLevel] = probe.stdout.split('\n');
   if (isBare !== 'true' && isBare !== 'false') {
     throw new WorkspaceError('not_a_repo', `${repo} is not a git repository`, `run \`git init\` in ${repo} and commit, or pass the path of a git repository`);
   }
@@ -176,7 +177,8 @@ async function inspectRepo(
   if (branches.size === 0) {
     throw new WorkspaceError('empty_repo', `${root} has no commits yet`, 'commit something first (git commit --allow-empty -m "initial commit")');
   }
-  return { root, bare, branches, current };
+  // Printed relative to the folder git ran in, unless it is elsewhere.
+  return { root, bare, commonDir: resolve(repo, commonDir!), branches, current };
 }
 
 async function currentBranch(repo: string, path: string | undefined): Promise<string> {

@@ -16,6 +16,8 @@ export interface GitWorkspaceInit {
   runDir: string;
   /** The user's repository, only ever fetched into by publishBranch. */
   userRepo: string;
+  /** The user's repository's common git folder, when known (see Workspace.userGitDir). */
+  userGitDir?: string;
   branch: string;
   base: string;
   baseCommit: string;
@@ -41,6 +43,7 @@ export class GitWorkspace implements Workspace {
   readonly base: string;
   readonly baseCommit: string;
   readonly runDir: string;
+  readonly userGitDir: string | undefined;
   private readonly userRepo: string;
   private readonly path: string | undefined;
   private checkouts = 0;
@@ -65,6 +68,7 @@ export class GitWorkspace implements Workspace {
     this.dir = init.dir;
     this.runDir = init.runDir;
     this.userRepo = init.userRepo;
+    this.userGitDir = init.userGitDir;
     this.branch = init.branch;
     this.base = init.base;
     this.baseCommit = init.baseCommit;
@@ -97,20 +101,40 @@ export class GitWorkspace implements Workspace {
     await this.git(['add', '-A']);
     this.knownHead = undefined;
     this.commits++;
+    // The change against the base, from the index just staged, while the commit is made: the diff of the commit
+    // to come, asked for by the verifier next, at no extra wait. It takes no lock (--no-optional-locks), so the
+    // commit's own lock on the index is never in its way.
+    const diffing = this.git(['--no-optional-locks', ...this.diffArgs(true)]);
+    diffing.catch(() => undefined); // a failed diff is only not kept
     const committed = await this.git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message], undefined, true);
+    const keepDiff = async () => {
+      const diffed = await diffing.catch(() => null);
+      if (diffed && this.generation === generation) this.lastChanges = { generation, index: null, changes: parseRawStatPatch(diffed.stdout) };
+    };
     if (committed.exitCode !== 0) {
       // Nothing staged differs from HEAD (a file changed and changed back, a command that changed nothing).
       const staged = await this.git(['diff', '--cached', '--quiet', '--ignore-submodules=all'], undefined, true);
       if (staged.exitCode === 0) {
         const head = this.knownHead ?? (await this.head());
         this.committedAt = generation;
+        await keepDiff();
         return head;
       }
       throw new WorkspaceError('git_failed', `git commit failed: ${committed.stderr.trim() || '(no output)'}`, 'see the git message');
     }
     const head = await this.headAfterCommit();
     this.committedAt = generation;
+    await keepDiff();
     return head;
+  }
+
+  /**
+   * `git diff` of the base against the index (`cached`), or against a commit added after these arguments: the
+   * files, the stat and the patch at once (parseRawStatPatch).
+   */
+  private diffArgs(cached = false): string[] {
+    // quotePath off: names outside ASCII read as they are (café.md, not "caf\303\251.md") in the stat and patch.
+    return ['-c', 'core.quotePath=false', 'diff', ...(cached ? ['--cached'] : []), ...DIFF_FLAGS, '--raw', '-z', '--stat=200', '--patch', this.baseCommit];
   }
 
   async head(): Promise<string> {
@@ -147,10 +171,8 @@ export class GitWorkspace implements Workspace {
   private async changes(): Promise<Changes> {
     const generation = this.generation;
     if (this.lastChanges?.generation === generation) return this.lastChanges.changes;
-    // quotePath off: names outside ASCII read as they are (café.md, not "caf\303\251.md") in the stat and patch.
-    const diffArgs = ['-c', 'core.quotePath=false', 'diff', ...DIFF_FLAGS, '--raw', '-z', '--stat=200', '--patch', this.baseCommit];
     if (this.committedAt === generation && this.knownHead) {
-      const changes = parseRawStatPatch((await this.git([...diffArgs, this.knownHead])).stdout);
+      const changes = parseRawStatPatch((await this.git([...this.diffArgs(), this.knownHead])).stdout);
       this.lastChanges = { generation, index: null, changes };
       return changes;
     }
@@ -166,7 +188,7 @@ export class GitWorkspace implements Workspace {
         this.lastChanges = { ...this.lastChanges, generation };
         return this.lastChanges.changes;
       }
-      const changes = parseRawStatPatch((await this.git([...diffArgs.slice(0, 3), '--cached', ...diffArgs.slice(3)], env)).stdout);
+      const changes = parseRawStatPatch((await this.git(this.diffArgs(true), env)).stdout);
       this.lastChanges = { generation, index, changes };
       return changes;
     } finally {
