@@ -75,6 +75,11 @@ export interface RunDeps {
   initialDecisions?: Decision[];
   /** Values found in files the policy hides (a committed .env): from now on they are redacted too. */
   addSecrets?: (values: string[]) => void;
+  /**
+   * Takes work the run's caller may finish after giving its answer (the finished run's clone moved aside); absent,
+   * the run waits for it.
+   */
+  later?: (work: Promise<unknown>) => void;
 }
 
 /** One install's egress proxy: the hosts it lets through and what it did. */
@@ -411,7 +416,9 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         await keepCoderTalk(); // a revision (slipway pr revise) goes on in it
         if (revising) await emit({ type: 'notice', message: `pull request ${pr.id} is updated to ${pr.head.slice(0, 10)}` });
         await emit({ type: 'pr_opened', pr: pr.id, branch: pr.branch });
-        await ws.dispose({ runOver: true });
+        const disposing = ws.dispose({ runOver: true });
+        if (deps.later) deps.later(disposing);
+        else await disposing;
         return { run: runId, status: 'pr_open', pr: pr.id, branch: pr.branch };
       }
       coder.push({ role: 'user', content: feedback(outcome, verification) });

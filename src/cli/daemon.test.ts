@@ -173,3 +173,29 @@ it('closes a connection whose first line is not a command, and runs nothing for 
   await c.until('exit');
   expect(runs).toBe(1);
 });
+
+it('answers before finishing what a command left for later, and finishes it, in the command\'s environment, before the next command', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const order: string[] = [];
+  const { socket, log } = await daemon(async (argv, out) => {
+    order.push(`run ${argv[0]}`);
+    if (argv[0] === 'first') {
+      out.later?.(held.then(() => order.push(`later sees ${process.env.SOME_KEY}`)));
+      out.later?.(Promise.reject(new Error('could not remove the clone')));
+    }
+    return 0;
+  });
+  const first = client(socket, { argv: ['first'], env: { SOME_KEY: 'k-first' } });
+  expect(await first.until('exit')).toEqual({ type: 'exit', code: 0 });
+  // Answered while the later work still waits: a command arriving now finds the daemon busy.
+  const meanwhile = client(socket, { argv: ['second'] });
+  expect(await meanwhile.until('busy')).toMatchObject({ type: 'busy' });
+  release();
+  for (let i = 0; i < 100 && !log.some((l) => l.includes('could not remove the clone')); i++) await new Promise((r) => setTimeout(r, 10));
+  const after = client(socket, { argv: ['third'] });
+  expect(await after.until('exit')).toEqual({ type: 'exit', code: 0 });
+  expect(order).toEqual(['run first', 'later sees k-first', 'run third']);
+  // A failure of the later work is logged, never sent to a client that has its answer.
+  expect(log.some((l) => l.includes('after "first": could not remove the clone'))).toBe(true);
+});

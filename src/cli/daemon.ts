@@ -167,11 +167,13 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
     // os.homedir(), os.tmpdir() ...), and creates files with the client's umask.
     replaceEnv(request.env);
     if (typeof request.umask === 'number') process.umask(request.umask);
+    const afterwards: Promise<unknown>[] = [];
     const out: Output = {
       stdout: (line) => !ended && send(conn, { type: 'stdout', data: `${line}\n` }),
       stderr: (line) => !ended && send(conn, { type: 'stderr', data: `${line}\n` }),
       write: (stream, text) => !ended && send(conn, { type: stream, data: text }),
       terminal: request.terminal ?? null,
+      later: (work) => afterwards.push(work),
     };
     let delivered = false;
     const listens = (signal: NodeJS.Signals) => process.listenerCount(signal) > 0;
@@ -208,9 +210,18 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
     const began = Date.now();
     let code = 1;
     try {
-      code = await opts.run(request.argv, out, process.env);
-    } catch (error) {
-      out.stderr(`error: ${error instanceof Error ? error.message : String(error)}`);
+      try {
+        code = await opts.run(request.argv, out, process.env);
+      } catch (error) {
+        out.stderr(`error: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      // The answer first; what the command left for later is done before the next one (which meanwhile finds the
+      // daemon busy).
+      opts.log(`served "${request.argv.slice(0, 2).join(' ')}": exit ${code} in ${Date.now() - began} ms`);
+      finish(code);
+      for (const result of await Promise.allSettled(afterwards)) {
+        if (result.status === 'rejected') opts.log(`after "${request.argv.slice(0, 2).join(' ')}": ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`);
+      }
     } finally {
       replaceEnv(saved.env);
       process.umask(saved.umask);
@@ -221,8 +232,6 @@ export async function serveDaemon(opts: ServeOptions): Promise<number> {
       }
       busy = false;
     }
-    opts.log(`served "${request.argv.slice(0, 2).join(' ')}": exit ${code} in ${Date.now() - began} ms`);
-    finish(code);
     // Between commands, collect the command's garbage at once: a smaller heap keeps the daemon's memory flat, and
     // every process it starts (git, the sandbox) is forked from it, at a cost that grows with its size.
     setImmediate(() => (globalThis as { gc?: () => void }).gc?.());

@@ -6,6 +6,18 @@ export interface Output {
   write?(stream: 'stdout' | 'stderr', text: string): void;
   /** The terminal that stderr goes to, if it is one: live progress redraws one line there. */
   terminal?: { columns?: number } | null;
+  /**
+   * Takes work the command need not finish before its user has the answer (a finished run's clone moved aside,
+   * the store closed): the daemon replies first and finishes it before its next command. Absent, the command
+   * waits for it itself (see afterAnswer).
+   */
+  later?(work: Promise<unknown>): void;
+}
+
+/** Hands `work` to `out.later`, or waits for it here when the output takes none. */
+export async function afterAnswer(out: Output, work: Promise<unknown>): Promise<void> {
+  if (out.later) out.later(work);
+  else await work;
 }
 
 export const processOutput: Output = {

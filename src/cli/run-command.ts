@@ -6,7 +6,7 @@ import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from
 import { DEFAULT_CONFIG, describeHinted, mergeConfigLayers, newId } from '../protocol/index.js';
 import { ConfigError, dependencyCacheRoot, ensureHome, loadRepoConfig, loadUserConfig, slipwayHome, userHome, UsageError } from './home.js';
 import { createProgress } from './progress.js';
-import { writer, type Output } from './output.js';
+import { afterAnswer, writer, type Output } from './output.js';
 import { NotFoundError } from './records.js';
 import { onInterrupt, STOPPED_EXIT } from './interrupt.js';
 import type { RunDeps } from '../agent/index.js';
@@ -235,6 +235,7 @@ export async function runCommand(
         onEvent: (e) => progress.event(e),
         initialDecisions: decisions,
         addSecrets: (values) => redactor.addSecrets(values),
+        ...(out.later ? { later: (work: Promise<unknown>) => out.later?.(work) } : {}),
       },
     );
     progress.done();
@@ -263,7 +264,7 @@ export async function runCommand(
   } finally {
     interrupt.dispose();
     await abandonAhead();
-    await store.close();
+    await afterAnswer(out, store.close());
   }
 }
 
