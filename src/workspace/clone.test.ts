@@ -132,6 +132,30 @@ describe('prepareWorkspace', () => {
     expect(err.message).toMatch(/develop/);
     expect(err.message).toMatch(/main/);
     expect(err.hint).toContain('--base');
+    // The clone started at once from the named base failed too, and left nothing behind.
+    expect(readdirSync(workspacesDir)).toEqual([]);
+  });
+
+  it('clones from the repository git names, and leaves nothing of a clone started on a guess it did not confirm', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    // Reached through a link: the guess clones through it, git names the real folder, so it clones again there.
+    const links = tempDir('slipway-link-');
+    cleanup.push(links);
+    symlinkSync(repo, join(links, 'repo'));
+    const { workspace } = await prepare(join(links, 'repo'), workspacesDir);
+    expect(workspace.baseCommit).toBe(gitCmd(repo, 'rev-parse', 'main'));
+    expect(readFileSync(join(workspace.dir, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(gitCmd(workspace.dir, 'remote', 'get-url', 'origin')).toBe(repo);
+    expect(readdirSync(join(workspacesDir, 'r1'))).toEqual(['repo']);
+    // A base named by the caller is cloned at once, whatever HEAD says.
+    gitCmd(repo, 'branch', 'develop');
+    const other = await prepare(repo, workspacesDir, { runId: 'r2', base: 'develop' });
+    expect(other.workspace.base).toBe('develop');
+    // A failure after the guess (an existing workspace folder) takes away nothing that was there.
+    mkdirSync(join(workspacesDir, 'r3', 'repo'), { recursive: true });
+    writeFileSync(join(workspacesDir, 'r3', 'repo', 'keep.txt'), 'mine');
+    expect((await rejection(prepare(repo, workspacesDir, { runId: 'r3' }))).code).toBe('workspace_exists');
+    expect(readFileSync(join(workspacesDir, 'r3', 'repo', 'keep.txt'), 'utf8')).toBe('mine');
   });
 
   it('fails on a folder that is not a repository, a missing path and a file', async () => {
@@ -139,6 +163,12 @@ describe('prepareWorkspace', () => {
     const workspacesDir = tempDir();
     cleanup.push(dir, workspacesDir);
     expect((await rejection(prepare(dir, workspacesDir))).code).toBe('not_a_repo');
+    // A folder whose .git/HEAD looks right but is no repository: the clone started on that guess leaves nothing.
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    expect((await rejection(prepare(dir, workspacesDir))).code).toBe('not_a_repo');
+    expect(readdirSync(workspacesDir)).toEqual([]);
+    rmSync(join(dir, '.git'), { recursive: true });
     expect((await rejection(prepare(join(dir, 'missing'), workspacesDir))).code).toBe('no_such_path');
     writeFileSync(join(dir, 'file'), 'x');
     expect((await rejection(prepare(join(dir, 'file'), workspacesDir))).code).toBe('not_a_directory');

@@ -1,5 +1,5 @@
 /** Per-run clones: a private copy of the user's repository on its own branch. */
-import { appendFile, mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
 import { git, gitLine, GitError } from './git.js';
@@ -34,37 +34,62 @@ export async function prepareWorkspace(
   const { path } = opts;
   const runId = checkName(opts.runId, 'run id');
   const slug = slugify(opts.slug);
-  const { root: repo, bare, branches, current, commonDir } = await inspectRepo(opts.repo, path);
+  const runDir = join(opts.workspacesDir, runId);
+  const dir = join(runDir, 'repo');
+  const author = opts.author ?? DEFAULT_AUTHOR;
+  // --no-hardlinks: objects are copied, so nothing done in the clone can reach the user's objects,
+  // refs, hooks or config. Hooks are not copied by clone; host-side git disables them anyway.
+  const cloneFrom = (repo: string, base: string) =>
+    git(
+      ['clone', '--quiet', '--no-hardlinks', '--single-branch', '--no-checkout', '--branch', base,
+        '--config', `user.name=${author.name}`, '--config', `user.email=${author.email}`, '--', repo, dir],
+      { cwd: runDir, path },
+    );
+  // A folder that is plainly a work tree's root (.git a folder, its HEAD on a branch) says its base without git:
+  // the clone then starts at once, beside inspectRepo, and is kept only if inspectRepo agrees on the repository
+  // and the base. Anything else (a subfolder, a worktree, a bare repository, a detached HEAD) clones after it.
+  const guessed = (await exists(dir)) ? null : await guessBase(opts.repo, opts.base);
+  let early: Promise<unknown> | null = null;
+  if (guessed) {
+    await mkdir(runDir, { recursive: true });
+    early = cloneFrom(opts.repo, guessed);
+    early.catch(() => undefined); // awaited or dropped below
+  }
+  const dropEarly = async (): Promise<void> => {
+    if (!early) return;
+    await early.catch(() => undefined);
+    early = null;
+    await rm(dir, { recursive: true, force: true });
+  };
+  const fail = async (error: unknown): Promise<never> => {
+    await dropEarly();
+    await rmdir(runDir).catch(() => undefined); // only when empty: what else is there stays
+    throw error;
+  };
+
+  const { root: repo, bare, branches, current, commonDir } = await inspectRepo(opts.repo, path).catch(fail);
   // Looking at the user's tree runs beside the checks and the clone: it only reads.
   const dirty = bare ? Promise.resolve(false) : userTreeIsDirty(repo, path);
   dirty.catch(() => undefined); // awaited below; an early failure must not leave it unhandled
-  const base = opts.base ?? current ?? (await currentBranch(repo, path));
+  const base = opts.base ?? current ?? (await currentBranch(repo, path).catch(fail));
   const notices: string[] = [];
 
   // The branch's commit, as listed: no separate `rev-parse --verify` process.
   const baseCommit = branches.get(base);
-  if (!baseCommit) throw await unknownBase(repo, base, path);
+  if (!baseCommit) return fail(await unknownBase(repo, base, path));
+  if (early && (repo !== opts.repo || base !== guessed)) await dropEarly();
 
-  const runDir = join(opts.workspacesDir, runId);
-  const dir = join(runDir, 'repo');
-  if (await exists(dir)) {
+  if (!early && (await exists(dir))) {
     throw new WorkspaceError('workspace_exists', `${dir} already exists`, 'use a new run id, or remove the old workspace');
   }
   // Slug and run id are sanitised above, so the name is a valid ref; checked here without a git process.
   const branch = `slipway/${slug}-${runId}`;
   if (!/^slipway\/[a-z0-9][a-z0-9-]*-[A-Za-z0-9][A-Za-z0-9_-]*$/.test(branch)) {
-    throw new WorkspaceError('invalid_name', `"${branch}" is not a valid branch name`, 'use a simpler task slug');
+    return fail(new WorkspaceError('invalid_name', `"${branch}" is not a valid branch name`, 'use a simpler task slug'));
   }
-  const author = opts.author ?? DEFAULT_AUTHOR;
   await mkdir(runDir, { recursive: true });
   try {
-    // --no-hardlinks: objects are copied, so nothing done in the clone can reach the user's objects,
-    // refs, hooks or config. Hooks are not copied by clone; host-side git disables them anyway.
-    await git(
-      ['clone', '--quiet', '--no-hardlinks', '--single-branch', '--no-checkout', '--branch', base,
-        '--config', `user.name=${author.name}`, '--config', `user.email=${author.email}`, '--', repo, dir],
-      { cwd: runDir, path },
-    );
+    await (early ?? cloneFrom(repo, base));
     // Start from the commit that was checked above, even if the base branch moved since.
     await Promise.all([
       git(['checkout', '--quiet', '-b', branch, baseCommit], { cwd: dir, path }),
@@ -179,6 +204,15 @@ async function inspectRepo(
   }
   // Printed relative to the folder git ran in, unless it is elsewhere.
   return { root, bare, commonDir: resolve(repo, commonDir!), branches, current };
+}
+
+/** The base a plain work tree's root starts from, read from its .git/HEAD: `base` when given; null when unsure. */
+async function guessBase(repo: string, base: string | undefined): Promise<string | null> {
+  if (!isAbsolute(repo)) return null;
+  // Fails where .git is a file (a worktree, a submodule) or absent (a bare repository, a subfolder).
+  const head = await readFile(join(repo, '.git', 'HEAD'), 'utf8').catch(() => null);
+  if (head === null) return null;
+  return base ?? /^ref: refs\/heads\/(\S+)\n?$/.exec(head)?.[1] ?? null;
 }
 
 async function currentBranch(repo: string, path: string | undefined): Promise<string> {
