@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Decision } from '../../protocol/index.js';
 import { hashEntry } from '../../policy/ledger.js';
 import { StoreError } from '../store-error.js';
@@ -60,7 +60,7 @@ async function open(path: string): Promise<Kysely<Tables>> {
     sqlite?.close();
     throw openError(path, error);
   }
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   try {
     await migrate(db, path);
   } catch (error) {
@@ -137,6 +137,34 @@ function openError(path: string, error: unknown): StoreError {
     'Check that the path is a writable file, or set SLIPWAY_HOME to another folder.',
     { cause: error },
   );
+}
+
+/** How many prepared statements a connection keeps: the store's queries are a few dozen texts, used over and over. */
+const STATEMENT_CACHE_SIZE = 200;
+
+/**
+ * The connection as kysely sees it, with each SQL text prepared once and then reused: kysely prepares every
+ * query anew, and preparing is most of the cost of the small queries a run makes (one per event). Statements
+ * are bound to their parameters on each run, so reuse is safe; kysely never iterates one statement twice at
+ * once here (the store does not stream). Past the size, the oldest text is dropped.
+ */
+function cachingStatements(sqlite: Database.Database): SqliteDatabase {
+  const prepared = new Map<string, Database.Statement>();
+  return {
+    close: () => {
+      prepared.clear();
+      sqlite.close();
+    },
+    prepare: (text) => {
+      let statement = prepared.get(text);
+      if (!statement) {
+        statement = sqlite.prepare(text);
+        if (prepared.size >= STATEMENT_CACHE_SIZE) prepared.delete(prepared.keys().next().value!);
+        prepared.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /**
