@@ -201,11 +201,16 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     // the tests): their values join the redaction list below, and the clone's runner covers them in the sandbox.
     const maskedFiles = filesToMask(ws.dir, policy.masks);
     maskedFiles.catch(() => undefined); // awaited below
+    // Only reading, as the clone was made: beside recording it and the secrets, before any command runs in it.
+    const detecting = detectTestPlan(ws.dir, request.config.test);
+    detecting.catch(() => undefined);
+    const instructionsReading = readInstructions(ws.dir);
+    instructionsReading.catch(() => undefined);
     for (const message of prepared.notices) await emit({ type: 'notice', message });
     await store.updateRun(runId, { branch: ws.branch });
     await emit({ type: 'notice', message: `working in a clone on branch ${ws.branch}, from ${ws.base} at ${ws.baseCommit.slice(0, 10)}` });
 
-    const testPlan = await detectTestPlan(ws.dir, request.config.test);
+    const testPlan = await detecting;
     await decide(
       testPlan
         ? { action: `test with \`${testPlan.command}\``, by: 'agent', autonomous: true, reason: `found by ${testPlan.source}` }
@@ -333,7 +338,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     baselineRun.catch(() => undefined); // awaited below; this only keeps an early exit from leaving it unhandled
 
     await enter('plan', 'planning');
-    const instructions = await readInstructions(ws.dir);
+    const instructions = await instructionsReading;
     const saved = previous ? await store.getPlan(runId) : undefined;
     const answered = request.resume?.gate;
     const planRejected = answered?.action === 'plan' && answered.status === 'rejected' ? answered.answer.reason ?? 'no reason given' : undefined;
