@@ -199,7 +199,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
     const policy = buildPolicy(request.config.policy);
     // The secret files the policy hides, listed once (one git process, beside recording the clone and detecting
     // the tests): their values join the redaction list below, and the clone's runner covers them in the sandbox.
-    const maskedFiles = filesToMask(ws.dir, policy.masks);
+    const maskedFiles = filesToMask(ws.dir, policy.masks, ws.filesAtStart);
     maskedFiles.catch(() => undefined); // awaited below
     // Only reading, as the clone was made: beside recording it and the secrets, before any command runs in it.
     const detecting = detectTestPlan(ws.dir, request.config.test);

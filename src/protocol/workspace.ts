@@ -47,6 +47,11 @@ export interface Workspace {
    */
   readonly userGitDir?: string | undefined;
   /**
+   * The files of the work tree as the clone was made (the base commit's, relative), listed while it was checked
+   * out; undefined for a clone that was reopened, which may hold more.
+   */
+  readonly filesAtStart?: Promise<string[]> | undefined;
+  /**
    * Says the work tree may have changed (a tool wrote a file, a command ran in the clone). Until it is called,
    * commitAll and the diffs trust what git last saw and start no process to look again.
    */

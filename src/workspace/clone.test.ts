@@ -46,9 +46,12 @@ describe('prepareWorkspace', () => {
     expect(readFileSync(join(workspace.dir, 'a.txt'), 'utf8')).toBe('one\n');
   });
 
-  it("knows the user's common git folder, where its locks go: from a subfolder and from a worktree too", async () => {
-    const { repo, workspacesDir } = fixture({ 'src/a.txt': 'one\n' });
-    expect((await prepare(repo, workspacesDir)).workspace.userGitDir).toBe(join(repo, '.git'));
+  it("knows the files it was made with, and the user's common git folder, where its locks go: from a subfolder and from a worktree too", async () => {
+    const { repo, workspacesDir } = fixture({ 'src/a.txt': 'one\n', 'src/deep/.env': 'KEY=1\n', 'b c.txt': 'b\n' });
+    const first = await prepare(repo, workspacesDir);
+    expect(first.workspace.userGitDir).toBe(join(repo, '.git'));
+    // The files it was made with, listed while it was checked out.
+    expect((await first.workspace.filesAtStart)?.sort()).toEqual(['b c.txt', 'src/a.txt', 'src/deep/.env']);
     expect((await prepare(join(repo, 'src'), workspacesDir, { runId: 'r2' })).workspace.userGitDir).toBe(join(repo, '.git'));
     const worktree = tempDir('slipway-worktree-');
     cleanup.push(worktree);

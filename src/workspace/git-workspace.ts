@@ -18,6 +18,8 @@ export interface GitWorkspaceInit {
   userRepo: string;
   /** The user's repository's common git folder, when known (see Workspace.userGitDir). */
   userGitDir?: string;
+  /** See Workspace.filesAtStart. */
+  filesAtStart?: Promise<string[]>;
   branch: string;
   base: string;
   baseCommit: string;
@@ -44,6 +46,7 @@ export class GitWorkspace implements Workspace {
   readonly baseCommit: string;
   readonly runDir: string;
   readonly userGitDir: string | undefined;
+  readonly filesAtStart: Promise<string[]> | undefined;
   private readonly userRepo: string;
   private readonly path: string | undefined;
   private checkouts = 0;
@@ -69,6 +72,7 @@ export class GitWorkspace implements Workspace {
     this.runDir = init.runDir;
     this.userRepo = init.userRepo;
     this.userGitDir = init.userGitDir;
+    this.filesAtStart = init.filesAtStart;
     this.branch = init.branch;
     this.base = init.base;
     this.baseCommit = init.baseCommit;

@@ -220,16 +220,21 @@ const MASK_SKIP = new Set(['.git', 'node_modules']);
 
 /**
  * Regular files under dir for which mask() holds (a link that matches counts by its target inside dir), from
- * git's list of the folder's files: tracked ones, and untracked ones no ignore rule covers. Unbounded, and
+ * git's list of the folder's files: tracked ones, and untracked ones no ignore rule covers (or the list given,
+ * of a fresh clone, whose files are its commit's). Unbounded, and
  * cheap on a large tree (ignored folders such as node_modules or .venv are never listed). A folder that is not
  * a git work tree is scanned instead (bounded; see scanToMask).
  */
-export async function filesToMask(dir: string, mask: (relativePath: string) => boolean): Promise<string[]> {
-  const listed = await git(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: dir, allowFailure: true }).catch(() => null);
-  if (!listed || listed.exitCode !== 0) return scanToMask(dir, mask);
+export async function filesToMask(dir: string, mask: (relativePath: string) => boolean, listedAlready?: Promise<string[]>): Promise<string[]> {
+  let names = listedAlready ? await listedAlready.catch(() => null) : null;
+  if (!names) {
+    const listed = await git(['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: dir, allowFailure: true }).catch(() => null);
+    if (!listed || listed.exitCode !== 0) return scanToMask(dir, mask);
+    names = listed.stdout.split('\0');
+  }
   const realDir = safeRealpath(dir) ?? dir;
   const found = new Set<string>();
-  for (const rel of new Set(listed.stdout.split('\0'))) {
+  for (const rel of new Set(names)) {
     if (!rel || !mask(rel)) continue;
     const path = join(dir, rel);
     const info = lstatSync(path, { throwIfNoEntry: false });
