@@ -278,7 +278,10 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
       testPlan,
       testTimeoutMs,
       baseRunner: (checkout) => deps.makeRunner({ writableDirs: [checkout], seenAs: ws.dir, network: false, maskFile: policy.masks, ...egressOpt }),
-      toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask, changed: () => ws.touch() },
+      toolContext: { ...toolContext(realpathSync(ws.dir), runner, testPlan, signal, commandTimeoutMs, testTimeoutMs, policy), ask, changed: () => {
+        ws.touch();
+        ws.stageAhead?.();
+      } },
     };
     // A host granted to the agent's commands: the proxy starts with the first, and the agent's commands (not the
     // test runs) get it from then on.

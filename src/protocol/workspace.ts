@@ -56,6 +56,11 @@ export interface Workspace {
    * commitAll and the diffs trust what git last saw and start no process to look again.
    */
   touch(): void;
+  /**
+   * Says the tree is at rest for now (a tool just ran, the model thinks): the workspace may stage and diff it in
+   * the background, for the commit or diff that follows if nothing touches it first.
+   */
+  stageAhead?(): void;
   /** Commit everything in the work tree; returns the new head, or the old one when nothing changed. */
   commitAll(message: string): Promise<string>;
   head(): Promise<string>;

@@ -342,6 +342,43 @@ describe('GitWorkspace', () => {
     expect(gitCmd(workspace.dir, 'rev-parse', 'HEAD~1')).toBe(head);
   });
 
+  it('stages and diffs a tree at rest ahead of its commit, and drops that work when the tree is touched meanwhile', async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    const bin = tempDir('slipway-git-log-');
+    cleanup.push(bin);
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >> "${join(bin, 'calls')}"\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    const calls = () => (existsSync(join(bin, 'calls')) ? readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n') : []);
+    const { workspace } = await prepareWorkspace({ repo, workspacesDir, runId: 'r1', slug: 'ahead', path: `${bin}:${process.env.PATH}` });
+    const strays = () => readdirSync(join(workspace.dir, '.git')).filter((n) => n.startsWith('slipway-index-'));
+
+    writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
+    writeFiles(workspace.dir, { 'new.txt': 'new\n' });
+    workspace.touch();
+    workspace.stageAhead();
+    expect(await workspace.diff()).toContain('+two'); // waits for the staging ahead, asks nothing more
+    const before = calls().length;
+    const head = await workspace.commitAll('change');
+    // Only the commit: the tree was staged and diffed ahead.
+    expect(calls().slice(before).map((c) => c.split(' ').find((w) => /^[a-z-]+$/.test(w) && !w.startsWith('-')))).toEqual(['commit']);
+    expect(gitCmd(workspace.dir, 'show', '--name-only', '--format=', head).split('\n').sort()).toEqual(['a.txt', 'new.txt']);
+    expect(gitCmd(workspace.dir, 'status', '--porcelain')).toBe('');
+    expect(strays()).toEqual([]);
+
+    // Touched while staging ahead (a tool wrote again): that work is dropped, the commit has the newer tree.
+    writeFileSync(join(workspace.dir, 'a.txt'), 'three\n');
+    workspace.touch();
+    workspace.stageAhead();
+    writeFileSync(join(workspace.dir, 'b.txt'), 'b\n');
+    workspace.touch();
+    const next = await workspace.commitAll('more');
+    expect(gitCmd(workspace.dir, 'show', '--name-only', '--format=', next).split('\n').sort()).toEqual(['a.txt', 'b.txt']);
+    expect(await workspace.diff()).toContain('+three');
+    expect(await workspace.diff()).toContain('+++ b/b.txt');
+    expect(gitCmd(workspace.dir, 'status', '--porcelain')).toBe('');
+    expect(strays()).toEqual([]);
+  });
+
   it('starts no git process to commit or diff again until the tree is touched, and sees every change after', async () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
     // A git first on the PATH that logs each call, then runs the real one.

@@ -66,6 +66,8 @@ export class GitWorkspace implements Workspace {
   private committedAt: number | undefined;
   /** The last change computed: its generation, and the temporary index it came from (see changes()). */
   private lastChanges: { generation: number; index: Buffer | null; changes: Changes } | undefined;
+  /** The tree staged ahead of a commit (stageAhead): the generation it is for, and its index file once made. */
+  private ahead: { generation: number; staged: Promise<string | null> } | undefined;
 
   constructor(init: GitWorkspaceInit) {
     this.dir = init.dir;
@@ -87,6 +89,54 @@ export class GitWorkspace implements Workspace {
     this.generation++;
   }
 
+  /**
+   * The tree is at rest for now (a tool just ran; the model thinks): it is staged into a throwaway index and
+   * diffed in the background, so that the commit or diff that follows finds that work done if nothing touched the
+   * tree meanwhile. If something did, the result is worth nothing and is dropped. One at a time: a newer one
+   * starts once the one before has settled, and removes its index.
+   */
+  stageAhead(): void {
+    const generation = this.generation;
+    if (generation === 0 || this.ahead?.generation === generation || this.committedAt === generation || this.lastChanges?.generation === generation) return;
+    const before = this.ahead?.staged;
+    const staged = (async (): Promise<string | null> => {
+      await before?.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
+      if (this.generation !== generation) return null;
+      const gitDir = join(this.dir, '.git');
+      const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
+      try {
+        // From the real index, for its stat cache: only changed files are hashed.
+        await copyFile(join(gitDir, 'index'), indexFile).catch(() => undefined);
+        const env = { GIT_INDEX_FILE: indexFile };
+        await this.git(['add', '-A'], env);
+        if (this.generation !== generation) throw new Error('touched meanwhile');
+        const changes = parseRawStatPatch((await this.git(this.diffArgs(true), env)).stdout);
+        if (this.generation !== generation) throw new Error('touched meanwhile');
+        if (this.lastChanges?.generation !== generation) this.lastChanges = { generation, index: null, changes };
+        return indexFile;
+      } catch {
+        await rm(indexFile, { force: true });
+        return null;
+      }
+    })();
+    this.ahead = { generation, staged };
+  }
+
+  /** The index stageAhead made for the tree as it is now, made the real one; false when there is none. */
+  private async takeStagedAhead(generation: number): Promise<boolean> {
+    const ahead = this.ahead;
+    if (!ahead) return false;
+    this.ahead = undefined;
+    const file = await ahead.staged;
+    if (!file) return false;
+    if (ahead.generation !== generation || this.generation !== generation) {
+      await rm(file, { force: true });
+      return false;
+    }
+    await rename(file, join(this.dir, '.git', 'index'));
+    return true;
+  }
+
   async commitAll(message: string): Promise<string> {
     const generation = this.generation;
     // Nothing touched the tree since it was last all committed (shipping after the verifier): no process at all.
@@ -102,13 +152,14 @@ export class GitWorkspace implements Workspace {
         return head;
       }
     }
-    await this.git(['add', '-A']);
+    // Staged already while the model was thinking (stageAhead), or now.
+    if (!(await this.takeStagedAhead(generation))) await this.git(['add', '-A']);
     this.knownHead = undefined;
     this.commits++;
     // The change against the base, from the index just staged, while the commit is made: the diff of the commit
-    // to come, asked for by the verifier next, at no extra wait. It takes no lock (--no-optional-locks), so the
-    // commit's own lock on the index is never in its way.
-    const diffing = this.git(['--no-optional-locks', ...this.diffArgs(true)]);
+    // to come, asked for by the verifier next, at no extra wait (none at all when stageAhead made it). It takes no
+    // lock (--no-optional-locks), so the commit's own lock on the index is never in its way.
+    const diffing = this.lastChanges?.generation === generation ? Promise.resolve(null) : this.git(['--no-optional-locks', ...this.diffArgs(true)]);
     diffing.catch(() => undefined); // a failed diff is only not kept
     const committed = await this.git(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', message], undefined, true);
     const keepDiff = async () => {
@@ -174,6 +225,7 @@ export class GitWorkspace implements Workspace {
    */
   private async changes(): Promise<Changes> {
     const generation = this.generation;
+    if (this.ahead?.generation === generation) await this.ahead.staged;
     if (this.lastChanges?.generation === generation) return this.lastChanges.changes;
     if (this.committedAt === generation && this.knownHead) {
       const changes = parseRawStatPatch((await this.git([...this.diffArgs(), this.knownHead])).stdout);
