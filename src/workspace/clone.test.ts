@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { prepareAhead, prepareWorkspace, slugify } from './clone.js';
 import { WorkspaceError } from './errors.js';
-import type { GitWorkspace } from './git-workspace.js';
+import { STAGE_AHEAD_AFTER_MS, type GitWorkspace } from './git-workspace.js';
 import { gitCmd, makeRepo, removeDir, repoState, sh, tempDir, writeFiles } from './test-helpers.js';
 
 const cleanup: string[] = [];
@@ -356,6 +356,7 @@ describe('GitWorkspace', () => {
     writeFiles(workspace.dir, { 'new.txt': 'new\n' });
     workspace.touch();
     workspace.stageAhead();
+    await new Promise((r) => setTimeout(r, STAGE_AHEAD_AFTER_MS + 10)); // the model thinks
     expect(await workspace.diff()).toContain('+two'); // waits for the staging ahead, asks nothing more
     const before = calls().length;
     const head = await workspace.commitAll('change');
@@ -369,6 +370,7 @@ describe('GitWorkspace', () => {
     writeFileSync(join(workspace.dir, 'a.txt'), 'three\n');
     workspace.touch();
     workspace.stageAhead();
+    await new Promise((r) => setTimeout(r, STAGE_AHEAD_AFTER_MS + 10));
     writeFileSync(join(workspace.dir, 'b.txt'), 'b\n');
     workspace.touch();
     const next = await workspace.commitAll('more');
@@ -377,6 +379,16 @@ describe('GitWorkspace', () => {
     expect(await workspace.diff()).toContain('+++ b/b.txt');
     expect(gitCmd(workspace.dir, 'status', '--porcelain')).toBe('');
     expect(strays()).toEqual([]);
+
+    // A model that answers at once: nothing was staged ahead, the commit stages as it always did.
+    writeFileSync(join(workspace.dir, 'c.txt'), 'c\n');
+    workspace.touch();
+    workspace.stageAhead();
+    const quick = calls().length;
+    await workspace.commitAll('quick');
+    expect(calls().slice(quick).map((c) => c.split(' ').find((w) => /^[a-z-]+$/.test(w) && !w.startsWith('-'))).sort()).toEqual(['add', 'commit', 'diff']);
+    await new Promise((r) => setTimeout(r, STAGE_AHEAD_AFTER_MS + 10));
+    expect(calls().length - quick).toBe(3); // and nothing starts later
   });
 
   it('starts no git process to commit or diff again until the tree is touched, and sees every change after', async () => {

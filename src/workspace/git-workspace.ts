@@ -1,7 +1,7 @@
 /** The `Workspace` port over a private clone: commits, diffs against the base, base checkouts, publishing. */
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { appendFile, copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, cp, link, lstat, mkdir, readFile, readdir, readlink, realpath, rename, rm, rmdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { FileChange, Workspace } from '../protocol/workspace.js';
 import { WorkspaceError } from './errors.js';
@@ -26,6 +26,9 @@ export interface GitWorkspaceInit {
   /** PATH used to find git. */
   path?: string;
 }
+
+/** How long the tree must stay at rest (the model thinking) before stageAhead stages it. */
+export const STAGE_AHEAD_AFTER_MS = 50;
 
 /** Ignored folders of installed dependencies, hard-linked into base checkouts so their tests can run. */
 const DEPENDENCY_DIRS = ['node_modules', '.venv'];
@@ -68,6 +71,7 @@ export class GitWorkspace implements Workspace {
   private lastChanges: { generation: number; index: Buffer | null; changes: Changes } | undefined;
   /** The tree staged ahead of a commit (stageAhead): the generation it is for, and its index file once made. */
   private ahead: { generation: number; staged: Promise<string | null> } | undefined;
+  private aheadTimer: NodeJS.Timeout | undefined;
 
   constructor(init: GitWorkspaceInit) {
     this.dir = init.dir;
@@ -87,17 +91,27 @@ export class GitWorkspace implements Workspace {
 
   touch(): void {
     this.generation++;
+    clearTimeout(this.aheadTimer);
   }
 
   /**
-   * The tree is at rest for now (a tool just ran; the model thinks): it is staged into a throwaway index and
-   * diffed in the background, so that the commit or diff that follows finds that work done if nothing touched the
-   * tree meanwhile. If something did, the result is worth nothing and is dropped. One at a time: a newer one
-   * starts once the one before has settled, and removes its index.
+   * The tree is at rest for now (a tool just ran; the model thinks): once it has stayed so for STAGE_AHEAD_AFTER_MS,
+   * it is staged into a throwaway index and diffed in the background, so that the commit or diff that follows
+   * finds that work done if nothing touched the tree meanwhile. If something did, the result is worth nothing and
+   * is dropped. (A model that answers at once leaves no time to win: the wait keeps the work off its path.) One at
+   * a time: a newer one starts once the one before has settled, and removes its index.
    */
   stageAhead(): void {
+    clearTimeout(this.aheadTimer);
     const generation = this.generation;
     if (generation === 0 || this.ahead?.generation === generation || this.committedAt === generation || this.lastChanges?.generation === generation) return;
+    this.aheadTimer = setTimeout(() => {
+      if (this.generation === generation) this.startStagingAhead(generation);
+    }, STAGE_AHEAD_AFTER_MS);
+    this.aheadTimer.unref();
+  }
+
+  private startStagingAhead(generation: number): void {
     const before = this.ahead?.staged;
     const staged = (async (): Promise<string | null> => {
       await before?.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
@@ -106,7 +120,7 @@ export class GitWorkspace implements Workspace {
       const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
       try {
         // From the real index, for its stat cache: only changed files are hashed.
-        await copyFile(join(gitDir, 'index'), indexFile).catch(() => undefined);
+        await copyIndex(join(gitDir, 'index'), indexFile);
         const env = { GIT_INDEX_FILE: indexFile };
         await this.git(['add', '-A'], env);
         if (this.generation !== generation) throw new Error('touched meanwhile');
@@ -124,6 +138,7 @@ export class GitWorkspace implements Workspace {
 
   /** The index stageAhead made for the tree as it is now, made the real one; false when there is none. */
   private async takeStagedAhead(generation: number): Promise<boolean> {
+    clearTimeout(this.aheadTimer); // not started yet: the caller stages now
     const ahead = this.ahead;
     if (!ahead) return false;
     this.ahead = undefined;
@@ -225,6 +240,7 @@ export class GitWorkspace implements Workspace {
    */
   private async changes(): Promise<Changes> {
     const generation = this.generation;
+    clearTimeout(this.aheadTimer); // not started yet: staged here instead
     if (this.ahead?.generation === generation) await this.ahead.staged;
     if (this.lastChanges?.generation === generation) return this.lastChanges.changes;
     if (this.committedAt === generation && this.knownHead) {
@@ -236,7 +252,7 @@ export class GitWorkspace implements Workspace {
     const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
     try {
       // Starting from the real index keeps its stat cache: `add -A` then only hashes changed files.
-      await copyFile(join(gitDir, 'index'), indexFile).catch(() => undefined);
+      await copyIndex(join(gitDir, 'index'), indexFile);
       const env = { GIT_INDEX_FILE: indexFile };
       await this.git(['add', '-A'], env);
       const index = await readFile(indexFile);
@@ -464,4 +480,19 @@ export function parseRawStatPatch(out: string): Changes {
   const rest = out.slice(at);
   const split = rest.indexOf('\0');
   return split < 0 ? { files, stat: rest, patch: '' } : { files, stat: rest.slice(0, split), patch: rest.slice(split + 1) };
+}
+
+/**
+ * Copies an index with its modification time: git trusts an entry's cached stat only when the file was changed
+ * before the index was written ("racy git"). A copy dated now would make a file edited in the same second as the
+ * checkout, to the same size, look unchanged. Without an index to copy, git starts from none.
+ */
+async function copyIndex(from: string, to: string): Promise<void> {
+  try {
+    const info = await stat(from);
+    await copyFile(from, to);
+    await utimes(to, info.atime, info.mtime);
+  } catch {
+    await rm(to, { force: true });
+  }
 }
