@@ -23,6 +23,18 @@ async function prepare(repo: string, workspacesDir: string, extra: { base?: stri
   return prepareWorkspace({ repo, workspacesDir, runId: extra.runId ?? 'r1', slug: 'fix the thing', ...(extra.base ? { base: extra.base } : {}) });
 }
 
+/** A PATH whose first git logs each call (its arguments, one line) and then runs the real one. */
+function loggingGit(): { path: string; calls: () => string[] } {
+  const bin = tempDir('slipway-git-log-');
+  cleanup.push(bin);
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >> "${join(bin, 'calls')}"\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+  return {
+    path: `${bin}:${process.env.PATH}`,
+    calls: () => (existsSync(join(bin, 'calls')) ? readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n') : []),
+  };
+}
+
 async function rejection(promise: Promise<unknown>): Promise<WorkspaceError> {
   const err = await promise.then(
     () => null,
@@ -344,12 +356,8 @@ describe('GitWorkspace', () => {
 
   it('stages and diffs a tree at rest ahead of its commit, and drops that work when the tree is touched meanwhile', async () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
-    const bin = tempDir('slipway-git-log-');
-    cleanup.push(bin);
-    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-    writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >> "${join(bin, 'calls')}"\nexec ${realGit} "$@"\n`, { mode: 0o755 });
-    const calls = () => (existsSync(join(bin, 'calls')) ? readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n') : []);
-    const { workspace } = await prepareWorkspace({ repo, workspacesDir, runId: 'r1', slug: 'ahead', path: `${bin}:${process.env.PATH}` });
+    const { path, calls } = loggingGit();
+    const { workspace } = await prepareWorkspace({ repo, workspacesDir, runId: 'r1', slug: 'ahead', path });
     const strays = () => readdirSync(join(workspace.dir, '.git')).filter((n) => n.startsWith('slipway-index-'));
 
     writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
@@ -393,13 +401,9 @@ describe('GitWorkspace', () => {
 
   it('starts no git process to commit or diff again until the tree is touched, and sees every change after', async () => {
     const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
-    // A git first on the PATH that logs each call, then runs the real one.
-    const bin = tempDir('slipway-git-log-');
-    cleanup.push(bin);
-    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-    writeFileSync(join(bin, 'git'), `#!/bin/sh\necho "$*" >> "${join(bin, 'calls')}"\nexec ${realGit} "$@"\n`, { mode: 0o755 });
-    const calls = () => (existsSync(join(bin, 'calls')) ? readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n').length : 0);
-    const { workspace } = await prepareWorkspace({ repo, workspacesDir, runId: 'r1', slug: 'count', path: `${bin}:${process.env.PATH}` });
+    const logged = loggingGit();
+    const calls = () => logged.calls().length;
+    const { workspace } = await prepareWorkspace({ repo, workspacesDir, runId: 'r1', slug: 'count', path: logged.path });
 
     writeFileSync(join(workspace.dir, 'a.txt'), 'two\n');
     writeFiles(workspace.dir, { 'new.txt': 'new\n' });
@@ -428,7 +432,7 @@ describe('GitWorkspace', () => {
     expect(await workspace.commitAll('nothing')).toBe(head);
     expect(gitCmd(workspace.dir, 'rev-parse', 'HEAD')).toBe(head);
     // A fresh clone nobody touched: one `status` says there is nothing to commit.
-    const { workspace: fresh } = await prepareWorkspace({ repo, workspacesDir, runId: 'r2', slug: 'count', path: `${bin}:${process.env.PATH}` });
+    const { workspace: fresh } = await prepareWorkspace({ repo, workspacesDir, runId: 'r2', slug: 'count', path: logged.path });
     before = calls();
     expect(await fresh.commitAll('nothing')).toBe(fresh.baseCommit);
     expect(calls() - before).toBe(2); // status, and rev-parse for the head

@@ -116,24 +116,39 @@ export class GitWorkspace implements Workspace {
     const staged = (async (): Promise<string | null> => {
       await before?.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
       if (this.generation !== generation) return null;
-      const gitDir = join(this.dir, '.git');
-      const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
+      let file: string | undefined;
       try {
-        // From the real index, for its stat cache: only changed files are hashed.
-        await copyIndex(join(gitDir, 'index'), indexFile);
-        const env = { GIT_INDEX_FILE: indexFile };
-        await this.git(['add', '-A'], env);
+        const staged = await this.stageThrowaway();
+        file = staged.file;
         if (this.generation !== generation) throw new Error('touched meanwhile');
-        const changes = parseRawStatPatch((await this.git(this.diffArgs(true), env)).stdout);
+        const changes = parseRawStatPatch((await this.git(this.diffArgs(true), staged.env)).stdout);
         if (this.generation !== generation) throw new Error('touched meanwhile');
         if (this.lastChanges?.generation !== generation) this.lastChanges = { generation, index: null, changes };
-        return indexFile;
+        return file;
       } catch {
-        await rm(indexFile, { force: true });
+        if (file) await rm(file, { force: true });
         return null;
       }
     })();
     this.ahead = { generation, staged };
+  }
+
+  /**
+   * The work tree staged into a throwaway index, which the caller removes. It starts from the real index, for its
+   * stat cache: `add -A` then only hashes the files that changed.
+   */
+  private async stageThrowaway(): Promise<{ file: string; env: Record<string, string> }> {
+    const gitDir = join(this.dir, '.git');
+    const file = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
+    const env = { GIT_INDEX_FILE: file };
+    try {
+      await copyIndex(join(gitDir, 'index'), file);
+      await this.git(['add', '-A'], env);
+    } catch (error) {
+      await rm(file, { force: true });
+      throw error;
+    }
+    return { file, env };
   }
 
   /** The index stageAhead made for the tree as it is now, made the real one; false when there is none. */
@@ -248,13 +263,8 @@ export class GitWorkspace implements Workspace {
       this.lastChanges = { generation, index: null, changes };
       return changes;
     }
-    const gitDir = join(this.dir, '.git');
-    const indexFile = join(gitDir, `slipway-index-${randomBytes(6).toString('hex')}`);
+    const { file: indexFile, env } = await this.stageThrowaway();
     try {
-      // Starting from the real index keeps its stat cache: `add -A` then only hashes changed files.
-      await copyIndex(join(gitDir, 'index'), indexFile);
-      const env = { GIT_INDEX_FILE: indexFile };
-      await this.git(['add', '-A'], env);
       const index = await readFile(indexFile);
       if (this.lastChanges?.index?.equals(index)) {
         this.lastChanges = { ...this.lastChanges, generation };
