@@ -77,13 +77,13 @@ export async function anchorLedger(a: {
   repo: string;
   commit: string;
   author: { name: string; email: string };
-  /** The repository's common git folder, when the caller started looking it up already (gitCommonDir). */
-  gitDir?: Promise<string>;
+  /** The repository's common git folder, when the caller knows it or started looking it up (gitCommonDir). */
+  gitDir?: string | Promise<string> | undefined;
 }): Promise<LedgerAnchor> {
   const anchor = anchorOf(await a.store.listLedger(a.run));
   const note = formatLedgerNote({ run: a.run, ...(a.pr ? { pr: a.pr } : {}), ...anchor });
   const who = { GIT_AUTHOR_NAME: a.author.name, GIT_AUTHOR_EMAIL: a.author.email, GIT_COMMITTER_NAME: a.author.name, GIT_COMMITTER_EMAIL: a.author.email };
   // Runs shipping at once into one repository take turns: git would let one note overwrite another.
-  await withRepoLock(a.repo, 'notes', () => git(['notes', `--ref=${LEDGER_NOTES_REF}`, 'append', '-m', note, a.commit], { cwd: a.repo, env: who }), undefined, a.gitDir);
+  await withRepoLock(a.repo, 'notes', () => git(['notes', `--ref=${LEDGER_NOTES_REF}`, 'append', '-m', note, a.commit], { cwd: a.repo, env: who }), undefined, a.gitDir === undefined ? undefined : Promise.resolve(a.gitDir));
   return anchor;
 }

@@ -478,7 +478,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
         const ws = workspace;
         await ws
           .head()
-          .then((commit) => anchorLedger({ store, run: runId, repo: request.repo, commit, author: request.config.author, ...(ws.userGitDir ? { gitDir: Promise.resolve(ws.userGitDir) } : {}) }))
+          .then((commit) => anchorLedger({ store, run: runId, repo: request.repo, commit, author: request.config.author, gitDir: ws.userGitDir }))
           .catch((e: unknown) => emit({ type: 'notice', message: `could not write the ledger's git note: ${e instanceof Error ? e.message : String(e)}` }));
       }
       await store.updateRun(runId, { status: 'escalated', question });

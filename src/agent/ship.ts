@@ -1,7 +1,6 @@
 /** Shipping a run: the pull request (opened, or updated when revised), and keeping a branch that did not ship. */
 import type { Decision, Plan, PullRequest, Verification, Workspace } from '../protocol/index.js';
 import { newId } from '../protocol/index.js';
-import { gitCommonDir } from '../workspace/index.js';
 import type { Budget } from './budget.js';
 import type { TestOutcome } from './phases.js';
 import { anchorLedger, renderPrBody } from './pr-body.js';
@@ -39,8 +38,7 @@ export async function ship(a: {
   // commit by its id, whether or not it is there yet. A fetch that fails fails the run, and leaves at most a
   // note on a commit the repository never got, which no branch shows (git notes prune removes it).
   // No decision follows the last one: the anchor kept in the user's repository and in the body covers them all.
-  const gitDir = ws.userGitDir ? Promise.resolve(ws.userGitDir) : gitCommonDir(a.request.repo);
-  const anchoring = anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author, gitDir });
+  const anchoring = anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author, gitDir: ws.userGitDir });
   anchoring.catch(() => undefined); // awaited below, after the fetch
   await ws.publishBranch();
   const ledger = await anchoring;
