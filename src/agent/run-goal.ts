@@ -438,6 +438,7 @@ export async function runGoal(request: RunRequest, deps: RunDeps): Promise<RunOu
   } catch (error) {
     return await settle(error);
   } finally {
+    await workspace?.stopStagingAhead?.().catch(() => undefined);
     release();
     await network?.close().catch(() => undefined);
     await store.updateRun(runId, { usage: budget.usage, steps: budget.steps }).catch(() => undefined);

@@ -61,6 +61,8 @@ export interface Workspace {
    * the background, for the commit or diff that follows if nothing touches it first.
    */
   stageAhead?(): void;
+  /** Stops what stageAhead started, leaving nothing of it behind (the run is over, its clone may be kept). */
+  stopStagingAhead?(): Promise<void>;
   /** Commit everything in the work tree; returns the new head, or the old one when nothing changed. */
   commitAll(message: string): Promise<string>;
   head(): Promise<string>;

@@ -397,6 +397,22 @@ describe('GitWorkspace', () => {
     expect(calls().slice(quick).map((c) => c.split(' ').find((w) => /^[a-z-]+$/.test(w) && !w.startsWith('-'))).sort()).toEqual(['add', 'commit', 'diff']);
     await new Promise((r) => setTimeout(r, STAGE_AHEAD_AFTER_MS + 10));
     expect(calls().length - quick).toBe(3); // and nothing starts later
+
+    // The run ends (failed, say) while staging ahead is under way, or before it started: nothing of it stays.
+    writeFileSync(join(workspace.dir, 'd.txt'), 'd\n');
+    workspace.touch();
+    workspace.stageAhead();
+    await new Promise((r) => setTimeout(r, STAGE_AHEAD_AFTER_MS + 10));
+    await workspace.stopStagingAhead();
+    expect(strays()).toEqual([]);
+    writeFileSync(join(workspace.dir, 'e.txt'), 'e\n');
+    workspace.touch();
+    workspace.stageAhead();
+    const stopped = calls().length;
+    await workspace.stopStagingAhead();
+    await new Promise((r) => setTimeout(r, STAGE_AHEAD_AFTER_MS + 10));
+    expect(calls().length).toBe(stopped);
+    expect(strays()).toEqual([]);
   });
 
   it('starts no git process to commit or diff again until the tree is touched, and sees every change after', async () => {

@@ -151,6 +151,15 @@ export class GitWorkspace implements Workspace {
     return { file, env };
   }
 
+  /** Stops staging ahead: one not started never starts, one under way is awaited and its index removed. */
+  async stopStagingAhead(): Promise<void> {
+    clearTimeout(this.aheadTimer);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    const file = await ahead?.staged;
+    if (file) await rm(file, { force: true });
+  }
+
   /** The index stageAhead made for the tree as it is now, made the real one; false when there is none. */
   private async takeStagedAhead(generation: number): Promise<boolean> {
     clearTimeout(this.aheadTimer); // not started yet: the caller stages now
