@@ -23,6 +23,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Output } from './output.js';
 import { UsageError } from './home.js';
+import { keepSqliteStoreOpen } from '../store/index.js';
 
 /** Where a daemon of this build listens, as `bin/slipway.js` worked it out; `socket` is null when it cannot. */
 export interface DaemonLocation {
@@ -374,7 +375,13 @@ export async function daemonStatus(where: DaemonLocation, out: Output, json: boo
 export async function daemonServe(where: DaemonLocation, idleMinutes: number, run: RunCommand, version: string): Promise<number> {
   const socket = requireSocket(where);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  return serveDaemon({ socket, run, idleMs: idleMinutes * 60_000, version, log });
+  // The store stays open from one command to the next (each checks it is still the same file).
+  const closeStore = await keepSqliteStoreOpen();
+  try {
+    return await serveDaemon({ socket, run, idleMs: idleMinutes * 60_000, version, log });
+  } finally {
+    await closeStore();
+  }
 }
 
 function requireSocket(where: DaemonLocation): string {

@@ -1,6 +1,7 @@
 /** Where Slipway keeps its state, and the layered configuration. The only place that reads os.homedir(). */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { configSchema, HintedError, type SlipwayConfig } from '../protocol/index.js';
@@ -23,7 +24,8 @@ export function slipwayHome(env: NodeJS.ProcessEnv): string {
  */
 export async function ensureHome(home: string, env: NodeJS.ProcessEnv): Promise<void> {
   try {
-    await mkdir(home, { recursive: true });
+    // Synchronous: microseconds, where a turn of the thread pool (busy at start-up) can take several ms.
+    mkdirSync(home, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'it cannot be written here' : (error as Error).message;

@@ -1,5 +1,5 @@
 /** `slipway run`: wires config, model, store and sandbox, then drives the core loop. */
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Decision, EffectiveConfig, Gate, ModelClient, SlipwayConfig } from '../protocol/index.js';
@@ -207,7 +207,7 @@ export async function runCommand(
     }
 
     model = redactingModel(model, redactor);
-    await mkdir(cacheDir, { recursive: true });
+    mkdirSync(cacheDir, { recursive: true });
     const early = await ahead;
     handedOver = true;
     const outcome = await runGoal(

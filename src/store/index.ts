@@ -12,3 +12,12 @@ export async function openSqliteStore(file: string): Promise<RunStore> {
   const { openSqliteStore: open } = await import('./sqlite/sqlite-store.js');
   return open(file);
 }
+
+/**
+ * For a process that serves many commands one at a time (the daemon): the SQLite store stays open between them
+ * (see keepDatabaseOpen). Resolves with what closes it for good.
+ */
+export async function keepSqliteStoreOpen(): Promise<() => Promise<void>> {
+  const { keepDatabaseOpen } = await import('./sqlite/open.js');
+  return keepDatabaseOpen();
+}

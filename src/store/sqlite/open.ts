@@ -1,4 +1,5 @@
 /** Opening a SQLite store file: folder, pragmas, ownership checks and migrations, with clear failures. */
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,9 +20,57 @@ const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migra
 // (busy_timeout) while the holder cannot run, and then fail.
 const opening = new Map<string, Promise<unknown>>();
 
+/** An open store file, and how to let go of it. */
+export interface OpenedDatabase {
+  db: Kysely<Tables>;
+  /** Closes the connection, or does nothing while this process keeps it open (keepDatabaseOpen). */
+  release(): Promise<void>;
+}
+
+/** The one file kept open between commands by a process that serves many (keepDatabaseOpen); null: none yet. */
+let keeping: { held: { path: string; dev: number; ino: number; db: Kysely<Tables> } | null } | null = null;
+
+/**
+ * For a process that serves many commands, one at a time (the daemon): the store file stays open from one to the
+ * next, so that none pays for opening it (about 10 ms there) and closing it. Each open of the same file checks
+ * that it is still the same file (a store removed or replaced meanwhile is opened afresh) and checks its schema
+ * again, as a fresh open does. One file is held: opening another closes it. Returns what closes it for good.
+ */
+export function keepDatabaseOpen(): () => Promise<void> {
+  keeping = { held: null };
+  return async () => {
+    const held = keeping?.held;
+    keeping = null;
+    await held?.db.destroy();
+  };
+}
+
 /** Opens (creating when absent) the store file and brings its schema up to date. */
-export async function openDatabase(file: string): Promise<Kysely<Tables>> {
+export async function openDatabase(file: string): Promise<OpenedDatabase> {
   const path = file === ':memory:' ? file : resolve(file);
+  if (keeping && path !== ':memory:') return { db: await heldOpen(keeping, path), release: () => Promise.resolve() };
+  const db = await openSerialized(path);
+  return { db, release: () => db.destroy() };
+}
+
+async function heldOpen(keep: NonNullable<typeof keeping>, path: string): Promise<Kysely<Tables>> {
+  const held = keep.held;
+  const now = statSync(path, { throwIfNoEntry: false });
+  if (held && held.path === path && now && now.dev === held.dev && now.ino === held.ino) {
+    // Another Slipway may have migrated (or replaced the tables of) the file since: checked as on a fresh open.
+    await migrate(held.db, path);
+    return held.db;
+  }
+  keep.held = null;
+  await held?.db.destroy().catch(() => undefined);
+  const db = await openSerialized(path);
+  const opened = statSync(path, { throwIfNoEntry: false });
+  if (opened) keep.held = { path, dev: opened.dev, ino: opened.ino, db };
+  return db;
+}
+
+/** Opens of one file within this process take turns (see `opening`). */
+async function openSerialized(path: string): Promise<Kysely<Tables>> {
   const previous = opening.get(path) ?? Promise.resolve();
   const current = previous.catch(() => undefined).then(() => open(path));
   opening.set(path, current);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent, RunStore } from '../../protocol/index.js';
 import { findChainBreak } from '../../policy/ledger.js';
 import { samplePlan, samplePullRequest, sampleRun } from '../contract-fixtures.js';
-import { openSqliteStore, StoreError } from '../index.js';
+import { keepSqliteStoreOpen, openSqliteStore, StoreError } from '../index.js';
 import { runStoreContract } from '../store-contract.js';
 
 runStoreContract('sqlite', async () => {
@@ -288,5 +289,62 @@ describe('sqlite store', () => {
       { type: 'notice', message: 'from this process' },
     ]);
     expect(events[1]).toEqual(mine);
+  });
+});
+
+describe('sqlite store kept open between commands (the daemon)', () => {
+  let dir: string;
+  let closeKept: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-store-kept-'));
+    closeKept = await keepSqliteStoreOpen();
+  });
+  afterEach(async () => {
+    await closeKept?.();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps one connection from command to command, and sees another process\'s writes through it', async () => {
+    const file = join(dir, 'slipway.db');
+    const first = await openSqliteStore(file);
+    await first.createRun(sampleRun({ id: 'r-kept1' }));
+    await first.close();
+    // Still open: SQLite removes the write-ahead log when the last connection to a file closes.
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    const raw = new Database(file);
+    raw.pragma('busy_timeout = 1000');
+    raw.prepare("UPDATE runs SET goal = 'changed elsewhere' WHERE id = ?").run('r-kept1');
+    raw.close();
+    const second = await openSqliteStore(file);
+    expect((await second.getRun('r-kept1'))?.goal).toBe('changed elsewhere');
+    await second.close();
+    await closeKept?.();
+    closeKept = undefined;
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('opens afresh a store removed or replaced meanwhile, and checks the schema again on every open', async () => {
+    const file = join(dir, 'slipway.db');
+    const first = await openSqliteStore(file);
+    await first.createRun(sampleRun({ id: 'r-old' }));
+    await first.close();
+    await rm(file, { force: true });
+    await rm(`${file}-wal`, { force: true });
+    await rm(`${file}-shm`, { force: true });
+    const fresh = await openSqliteStore(file);
+    expect(await fresh.getRun('r-old')).toBeUndefined();
+    await fresh.createRun(sampleRun({ id: 'r-new' }));
+    await fresh.close();
+    // A newer Slipway migrated the same file meanwhile: refused, as a fresh open refuses it.
+    const raw = new Database(file);
+    raw.pragma('busy_timeout = 1000');
+    raw.prepare('INSERT INTO slipway_migration (name, timestamp) VALUES (?, ?)').run('0999_future', new Date().toISOString());
+    raw.close();
+    const error = await openSqliteStore(file).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).kind).toBe('newer_schema');
   });
 });

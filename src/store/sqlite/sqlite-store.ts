@@ -37,7 +37,8 @@ import type { RunsTable, Tables } from './tables.js';
  * the file is not a Slipway store, was written by a newer Slipway, or cannot be opened.
  */
 export async function openSqliteStore(file: string): Promise<RunStore> {
-  return new SqliteRunStore(await openDatabase(file), file);
+  const { db, release } = await openDatabase(file);
+  return new SqliteRunStore(db, file, release);
 }
 
 /** What a failed constraint means for one call. */
@@ -54,6 +55,7 @@ class SqliteRunStore implements RunStore {
   constructor(
     db: Kysely<Tables>,
     private readonly file: string,
+    private readonly release: () => Promise<void>,
   ) {
     this.#db = db;
   }
@@ -342,7 +344,7 @@ class SqliteRunStore implements RunStore {
   async close(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
-    await db?.destroy();
+    if (db) await this.release();
   }
 
   /** Runs one statement, turning SQLite failures into StoreErrors that say what to do. */
