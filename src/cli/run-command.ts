@@ -81,21 +81,15 @@ export async function runCommand(
   ]);
   modules.catch(() => undefined);
   const flagConfig = flagLayer(flags);
-  const configured = Promise.all([loadRepoConfig(repo, flags.base), loadUserConfig(home)]).then(([repository, user]) =>
-    mergeConfigLayers({ repository, user, flags: flagConfig }),
-  );
-  configured.catch(() => undefined); // awaited below, where a ConfigError becomes a failed run
-  // A new run's clone starts at once: git works beside reading the config, opening the store and loading the
-  // model client. It commits as the default author; a config that names another makes the run clone again
-  // (prepareAhead). A run that fails before it needs the clone removes it (abandon, below).
+  // A new run's clone starts at once, before any other process: git works beside reading the config, opening the
+  // store and loading the model client. It commits as the default author; a config that names another makes the
+  // run clone again (prepareAhead). A run that fails before it needs the clone removes it (abandon, below).
   const ahead = resume
     ? Promise.resolve(null)
     : workspaceModule.then((workspace) => {
         const bwrap = flags.sandbox === false ? null : workspace.findBwrap(env);
         if (flags.sandbox !== false && !bwrap) return null;
-        // The sandbox's first runner needs bwrap's options: ask now, beside the clone.
-        if (bwrap) void workspace.probeBwrapFeatures(bwrap);
-        return workspace.prepareAhead({
+        const early = workspace.prepareAhead({
           repo,
           ...(flags.base ? { base: flags.base } : {}),
           runId,
@@ -103,8 +97,16 @@ export async function runCommand(
           workspacesDir: path.join(home, 'workspaces'),
           author: DEFAULT_CONFIG.author,
         });
+        // The sandbox's first runner needs bwrap's options: asked now, beside the clone.
+        if (bwrap) void workspace.probeBwrapFeatures(bwrap);
+        return early;
       });
   ahead.catch(() => undefined);
+  const configured = ahead
+    .catch(() => null)
+    .then(() => Promise.all([loadRepoConfig(repo, flags.base), loadUserConfig(home)]))
+    .then(([repository, user]) => mergeConfigLayers({ repository, user, flags: flagConfig }));
+  configured.catch(() => undefined); // awaited below, where a ConfigError becomes a failed run
   let handedOver = false;
   const abandonAhead = async () => {
     if (!handedOver) await (await ahead.catch(() => null))?.abandon();
