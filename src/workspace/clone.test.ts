@@ -576,6 +576,28 @@ describe('GitWorkspace', () => {
     expect(gitCmd(repo, 'rev-parse', workspace.branch)).toBe(head2);
   });
 
+  it("says so, and what to do, when the run's branch is checked out in the user's repository", async () => {
+    const { repo, workspacesDir } = fixture({ 'a.txt': 'one\n' });
+    const { workspace } = await prepare(repo, workspacesDir);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'agent change\n');
+    workspace.touch();
+    const head = await workspace.commitAll('agent change');
+    await workspace.publishBranch();
+    // A person looks at the work (after an escalation, say) in a worktree of their repository.
+    const look = tempDir('slipway-look-');
+    cleanup.push(look);
+    gitCmd(repo, 'worktree', 'add', '--quiet', join(look, 'wt'), workspace.branch);
+    writeFileSync(join(workspace.dir, 'a.txt'), 'agent change 2\n');
+    workspace.touch();
+    await workspace.commitAll('more');
+    const err = await rejection(workspace.publishBranch());
+    expect(err.code).toBe('branch_checked_out');
+    expect(err.message).toContain(`${workspace.branch} is checked out in ${join(look, 'wt')}`);
+    expect(err.message).toContain(workspace.dir);
+    expect(err.hint).toBe('Switch that work tree to another branch (git switch main), then go on with: slipway resume r1');
+    expect(gitCmd(repo, 'rev-parse', workspace.branch)).toBe(head);
+  });
+
   it('disposes of the clone folder, and leaves the run its cache (a clone made ahead and given back)', async () => {
     const { repo, workspacesDir } = fixture();
     const { workspace } = await prepare(repo, workspacesDir);

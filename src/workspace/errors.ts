@@ -13,6 +13,7 @@ export type WorkspaceErrorCode =
   | 'workspace_exists'
   | 'unsafe_path'
   | 'git_failed'
+  | 'branch_checked_out'
   | 'locked';
 
 export class WorkspaceError extends HintedError {

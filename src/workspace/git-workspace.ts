@@ -364,9 +364,26 @@ export class GitWorkspace implements Workspace {
     const ref = `refs/heads/${this.branch}`;
     // Runs in the user's repository but only writes the run's own ref: fetch refuses to update the
     // checked-out branch, never touches the work tree or index, and FETCH_HEAD is left alone.
-    await git(
+    const fetched = await git(
       ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', this.dir, `+${ref}:${ref}`],
-      { cwd: this.userRepo, path: this.path },
+      { cwd: this.userRepo, path: this.path, allowFailure: true },
+    );
+    if (fetched.exitCode === 0) return;
+    const run = basename(this.runDir);
+    const where = /checked out at '([^']+)'/.exec(fetched.stderr)?.[1];
+    if (where !== undefined || /refusing to fetch into/.test(fetched.stderr)) {
+      // Someone looked at the run's branch by checking it out (after an escalation, say): git does not move a
+      // branch under a work tree, and neither does Slipway.
+      throw new WorkspaceError(
+        'branch_checked_out',
+        `${this.branch} is checked out in ${where ?? this.userRepo}, so the run's new work cannot be put on it there; the work is kept in ${this.dir}`,
+        `Switch that work tree to another branch (git switch ${this.base}), then go on with: slipway resume ${run}`,
+      );
+    }
+    throw new WorkspaceError(
+      'git_failed',
+      `could not fetch ${this.branch} into ${this.userRepo}: ${fetched.stderr.trim() || `git exited with ${fetched.exitCode}`}; the work is kept in ${this.dir}`,
+      `Once git can write to that repository, go on with: slipway resume ${run}`,
     );
   }
 
