@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { execa } from 'execa';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,9 +36,9 @@ describe('withRepoLock', () => {
     const appending = Promise.all(
       commits.map((commit, i) =>
         withRepoLock(repo, 'notes', () =>
-          execa('sh', ['-c', 'while [ ! -e "$0" ]; do sleep 0.01; done; exec git notes --ref=refs/notes/test append -m "$1" "$2"', barrier, `note ${i}`, commit], {
+          promisify(execFile)('sh', ['-c', 'while [ ! -e "$0" ]; do sleep 0.01; done; exec git notes --ref=refs/notes/test append -m "$1" "$2"', barrier, `note ${i}`, commit], {
             cwd: repo,
-            env: who,
+            env: { ...process.env, ...who },
           }),
         ),
       ),
