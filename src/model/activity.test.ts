@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityFetch, withActivity } from './activity.js';
+import { activityFetch, listenForActivity } from './activity.js';
 
 let server: Server;
 let url: string;
@@ -39,30 +39,33 @@ describe('activityFetch', () => {
   it('reports the headers and every chunk of a streamed answer to the call under way, and passes the bytes on', async () => {
     let seen = 0;
     firstChunkSeen = deferred();
-    const text = await withActivity(
-      () => {
-        if (++seen === 2) firstChunkSeen.resolve();
-      },
-      async () => (await tapped(`${url}/sse`)).text(),
-    );
+    const call = new AbortController();
+    const stop = listenForActivity(call.signal, () => {
+      if (++seen === 2) firstChunkSeen.resolve();
+    });
+    const text = await (await tapped(`${url}/sse`, { signal: call.signal })).text();
+    stop();
     expect(text).toBe(': keep-alive\n\ndata: {"done":true}\n\n');
     expect(seen).toBeGreaterThanOrEqual(3); // headers, the keep-alive, the event
   });
 
-  it('leaves JSON answers, error answers and calls outside a model call untouched', async () => {
+  it('leaves JSON answers, error answers, other calls and a call that stopped listening untouched', async () => {
     let seen = 0;
-    await withActivity(
-      () => seen++,
-      async () => {
-        expect(await (await tapped(`${url}/json`)).json()).toEqual({ ok: true });
-        const failed = await tapped(`${url}/error`);
-        expect(failed.status).toBe(429);
-        expect(await failed.text()).toBe('{"error":"slow down"}');
-      },
-    );
+    const call = new AbortController();
+    const stop = listenForActivity(call.signal, () => seen++);
+    expect(await (await tapped(`${url}/json`, { signal: call.signal })).json()).toEqual({ ok: true });
+    const failed = await tapped(`${url}/error`, { signal: call.signal });
+    expect(failed.status).toBe(429);
+    expect(await failed.text()).toBe('{"error":"slow down"}');
     expect(seen).toBe(2); // the headers of each, nothing more
-    firstChunkSeen.resolve(); // nothing taps this one: let it through at once
+    firstChunkSeen.resolve(); // nothing taps these: let them through at once
+    // Another call's signal, and no signal at all.
+    expect(await (await tapped(`${url}/sse`, { signal: new AbortController().signal })).text()).toContain('done');
     expect(await (await tapped(`${url}/sse`)).text()).toContain('done');
+    expect(seen).toBe(2);
+    // The same call once it stopped listening.
+    stop();
+    expect(await (await tapped(`${url}/sse`, { signal: call.signal })).text()).toContain('done');
     expect(seen).toBe(2);
   });
 });

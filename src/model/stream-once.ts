@@ -8,7 +8,7 @@
 import { InvalidResponseDataError, type LanguageModelV3, type LanguageModelV3Usage } from '@ai-sdk/provider';
 import type { ModelRequest, ToolCall } from '../protocol/model.js';
 import { toFunctionTools, toPrompt } from './convert.js';
-import { withActivity } from './activity.js';
+import { listenForActivity } from './activity.js';
 import { StallError } from './errors.js';
 import { checkToolArguments } from './tool-input.js';
 
@@ -77,51 +77,50 @@ export async function streamOnce(input: AttemptInput): Promise<AttemptOutput> {
   /** Whether the provider said the answer was complete (its finish event). */
   let finished = false;
   const out: AttemptOutput = { text: '', toolCalls: [], usage: undefined, finishReason: 'unknown' };
+  const stopListening = listenForActivity(controller.signal, alive);
   try {
-    await withActivity(alive, async () => {
-      const { stream } = await input.model.doStream({
-        prompt: toPrompt(request.system, request.messages, input.cache),
-        tools: toFunctionTools(request.tools),
-        ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
-        abortSignal: controller.signal,
-        includeRawChunks: false,
-      });
-      for await (const part of stream) {
-        switch (part.type) {
-          case 'text-delta':
-            parsed = true;
-            out.text += part.delta;
-            input.onTextDelta?.(part.delta);
-            break;
-          case 'tool-call': {
-            parsed = true;
-            // Unusable arguments go back to the model as the call's result, to be tried again.
-            const checked = checkToolArguments(request.tools, part.toolName, part.input);
-            out.toolCalls.push(
-              checked.ok
-                ? { id: part.toolCallId, name: part.toolName, input: checked.input }
-                : { id: part.toolCallId, name: part.toolName, input: undefined, inputError: checked.error },
-            );
-            break;
-          }
-          case 'finish':
-            finished = true;
-            out.usage = usageOf(part.usage);
-            out.finishReason = part.finishReason.unified;
-            // An empty answer still reports why it stopped and what it used; a stream of nothing readable
-            // ends with neither (the providers call that finish reason "other").
-            if (part.finishReason.unified !== 'other' || part.usage.inputTokens.total !== undefined) parsed = true;
-            break;
-          case 'error':
-            throw part.error;
-          default:
-            // Reasoning and the starts and ends of text and tool input are content too; the rest (stream
-            // start, response metadata) carries nothing we keep.
-            if (part.type.startsWith('reasoning') || part.type.startsWith('text-') || part.type.startsWith('tool-input')) parsed = true;
-            break;
-        }
-      }
+    const { stream } = await input.model.doStream({
+      prompt: toPrompt(request.system, request.messages, input.cache),
+      tools: toFunctionTools(request.tools),
+      ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
+      abortSignal: controller.signal,
+      includeRawChunks: false,
     });
+    for await (const part of stream) {
+      switch (part.type) {
+        case 'text-delta':
+          parsed = true;
+          out.text += part.delta;
+          input.onTextDelta?.(part.delta);
+          break;
+        case 'tool-call': {
+          parsed = true;
+          // Unusable arguments go back to the model as the call's result, to be tried again.
+          const checked = checkToolArguments(request.tools, part.toolName, part.input);
+          out.toolCalls.push(
+            checked.ok
+              ? { id: part.toolCallId, name: part.toolName, input: checked.input }
+              : { id: part.toolCallId, name: part.toolName, input: undefined, inputError: checked.error },
+          );
+          break;
+        }
+        case 'finish':
+          finished = true;
+          out.usage = usageOf(part.usage);
+          out.finishReason = part.finishReason.unified;
+          // An empty answer still reports why it stopped and what it used; a stream of nothing readable
+          // ends with neither (the providers call that finish reason "other").
+          if (part.finishReason.unified !== 'other' || part.usage.inputTokens.total !== undefined) parsed = true;
+          break;
+        case 'error':
+          throw part.error;
+        default:
+          // Reasoning and the starts and ends of text and tool input are content too; the rest (stream
+          // start, response metadata) carries nothing we keep.
+          if (part.type.startsWith('reasoning') || part.type.startsWith('text-') || part.type.startsWith('tool-input')) parsed = true;
+          break;
+      }
+    }
     if (controller.signal.aborted) throw controller.signal.reason;
     if (!parsed || !finished) {
       throw new InvalidResponseDataError({ data: undefined, message: parsed ? 'the answer ended before the provider said it was finished' : 'the provider answered but sent no events it could parse' });
@@ -132,6 +131,7 @@ export async function streamOnce(input: AttemptInput): Promise<AttemptOutput> {
     if (stalledAfter !== undefined) throw new StallError(stalledAfter);
     throw error;
   } finally {
+    stopListening();
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onUserAbort);
   }
