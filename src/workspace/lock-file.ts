@@ -2,7 +2,8 @@
  * Lock files between Slipway processes on one machine: a file created exclusively, holding its owner's pid.
  * One left by a process that is gone (or empty for a minute: its owner died before writing) is taken over.
  */
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { WorkspaceError } from './errors.js';
 import { gitLine } from './git.js';
@@ -26,11 +27,19 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export async function acquireLock(path: string, waitMs: number, signal?: AbortSignal): Promise<(() => Promise<void>) | null> {
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
+    // Taking and giving back a free lock are a few small file calls, made synchronously: each would otherwise wait
+    // its turn for the thread pool, on the way to the one git command the lock is held for.
     try {
-      const handle = await open(path, 'wx', 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(path, { force: true });
+      const fd = openSync(path, 'wx', 0o600);
+      try {
+        writeSync(fd, String(process.pid));
+      } catch (error) {
+        rmSync(path, { force: true }); // a full disk, say: no empty lock left for others to wait a minute on
+        throw error;
+      } finally {
+        closeSync(fd);
+      }
+      return async () => rmSync(path, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
