@@ -18,6 +18,8 @@ export const DEFAULT_MAX_PROCESSES = 512;
 export interface PidsCgroup {
   /** Write a pid here to move it into the group. */
   procsFile: string;
+  /** Sets the most processes the group may hold. */
+  limit(max: number): Promise<void>;
   /** Kill what is left in the group and remove it. */
   dispose(): Promise<void>;
 }
@@ -72,7 +74,7 @@ export async function createPidsCgroup(parent: string, max: number): Promise<Pid
     return null;
   }
   const procsFile = join(dir, 'cgroup.procs');
-  return { procsFile, dispose: () => killAndRemove(dir) };
+  return { procsFile, limit: (n) => writeFile(join(dir, 'pids.max'), String(n)), dispose: () => killAndRemove(dir) };
 }
 
 /** Kills what is left in a pids cgroup and removes it (a group with processes cannot be removed: try again). */

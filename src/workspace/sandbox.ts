@@ -9,7 +9,6 @@ import type { CommandOptions, CommandResult, CommandRunner } from '../protocol/w
 import type { CacheMounts } from './dep-cache.js';
 import { stripEnv, type Env } from './env.js';
 import {
-  createPidsCgroup,
   DEFAULT_MAX_PROCESSES,
   pidsCgroupParent,
   reapOrphanedCgroupsThrottled,
@@ -18,7 +17,8 @@ import {
   type ProcessLimitKind,
 } from './process-limit.js';
 import { git } from './git.js';
-import { spawnCollect } from './spawn.js';
+import { collect } from './spawn.js';
+import { LAUNCH_COMMAND, launchOptions, parkLauncher, takeLauncher } from './sandbox-launcher.js';
 import { isInside } from './paths.js';
 import { detectToolchains, type ToolchainMounts } from './toolchains.js';
 
@@ -420,7 +420,8 @@ function buildArgs(
   args.push('--remount-ro', '/', '--chdir', options.cwd, '--clearenv');
   for (const [name, value] of Object.entries(sandboxEnv(opts, layout, options.env))) args.push('--setenv', name, value);
   const prelude = `${rlimitPrelude(maxProcesses)}${egress ? ` ${FORWARDER_PRELUDE}` : ''}`;
-  args.push('--', '/bin/sh', '-c', `${prelude} exec /bin/sh -c "$1"`, 'slipway-sandbox', command, ...(egress ? [FORWARDER] : []));
+  // The command goes with the options (see sandbox-launcher.ts), so that bwrap can be started before it is known.
+  args.push(...launchOptions(command, prelude, egress ? FORWARDER : null));
   return args;
 }
 
@@ -460,33 +461,31 @@ export function createSandboxRunner(opts: SandboxRunnerOptions): SandboxRunner {
   const masks = maskFile ? Promise.all(opts.writableDirs.map((dir, i) => (i === 0 && opts.maskedFiles) || filesToMask(dir, maskFile))) : null;
   masks?.catch(() => undefined); // awaited by run(); a failure there means scanning instead
 
-  const bwrapArgs = (command: string, options: Pick<CommandOptions, 'cwd' | 'env'>, maskedFiles?: string[][]): string[] => {
+  const buildOptions = (command: string, options: Pick<CommandOptions, 'cwd' | 'env'>, maskedFiles?: string[][]): string[] => {
     if (!isAbsolute(options.cwd)) throw new Error(`cwd must be absolute: ${options.cwd}`);
     return buildArgs(opts, layout, command, options, maskedFiles);
   };
+  const launcherSpec = { bwrap, cgroupParent, maxProcesses };
+  // The first command's launcher gets ready while the run starts.
+  parkLauncher(launcherSpec);
 
   return {
     kind: 'bubblewrap',
     processLimit: processLimitKind(cgroupParent),
-    bwrapArgs: (command, options) => bwrapArgs(command, options),
+    bwrapArgs: (command, options) => [...buildOptions(command, options), ...LAUNCH_COMMAND],
     async run(command: string, options: CommandOptions): Promise<CommandResult> {
-      const args = bwrapArgs(command, options, (await masks?.catch(() => undefined)) ?? undefined);
-      const cgroup = cgroupParent ? await createPidsCgroup(cgroupParent, maxProcesses) : null;
-      // The wrapper joins the cgroup before exec'ing bwrap, so every sandbox process is counted.
-      const spec = cgroup
-        ? { file: '/bin/sh', args: ['-c', 'echo $$ > "$0" || exit 125; exec "$@"', cgroup.procsFile, bwrap, ...args] }
-        : { file: bwrap, args };
+      if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0, output: '', truncated: false };
+      const args = buildOptions(command, options, (await masks?.catch(() => undefined)) ?? undefined);
+      const launcher = await takeLauncher(launcherSpec);
       try {
-        return await spawnCollect(
-          { ...spec, cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } },
-          options,
-        );
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'ENOENT') throw new SandboxUnavailableError(`could not start ${bwrap}: ${e.message}`);
-        throw err;
+        // A bwrap that could not even be started (it was there when the runner was made).
+        if (launcher.child.pid === undefined) throw new SandboxUnavailableError(`could not start ${bwrap}${launcher.failure ? `: ${launcher.failure.message}` : ''}`);
+        launcher.start(args);
+        return await collect(launcher.child, options);
       } finally {
-        await cgroup?.dispose();
+        await launcher.release();
+        // The next command's launcher gets ready while the model thinks.
+        parkLauncher(launcherSpec);
       }
     },
   };

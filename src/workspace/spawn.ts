@@ -1,5 +1,6 @@
-/** Run one process to completion: combined output kept as head + tail, killed as a group on timeout or abort. */
-import { spawn } from 'node:child_process';
+/** Running one process to completion (output kept as head + tail, killed as a group on timeout or abort), or starting it ahead and collecting it later. */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import type { CommandResult } from '../protocol/workspace.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output.js';
 
@@ -40,7 +41,45 @@ function installExitHook(): void {
 /** How long to wait for the pipes to close after the process exits (a detached grandchild may hold them). */
 const DRAIN_MS = 500;
 
+/** A process started with launch(): its own group, output piped, optionally a pipe on fd 3 to write to. */
+export type Launched = ChildProcessByStdio<null, Readable, Readable> & { readonly input: Writable | null };
+
+/**
+ * Starts a process in its own group (detached, so a timeout kills everything it started), with its output piped and
+ * nothing read yet; `input: true` gives it a pipe on fd 3. The group is killed if this process exits first.
+ */
+export function launch(spec: SpawnSpec, options: { input?: boolean } = {}): Launched {
+  const child = spawn(spec.file, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.input ? (['pipe'] as const) : [])],
+    detached: true,
+  }) as unknown as ChildProcessByStdio<null, Readable, Readable>;
+  const pid = child.pid;
+  if (pid !== undefined) {
+    live.add(pid);
+    installExitHook();
+    child.once('exit', () => live.delete(pid));
+  }
+  const input = options.input ? (child.stdio[3] as Writable) : null;
+  input?.on('error', () => undefined); // a process that is gone before reading it: its exit says so
+  return Object.assign(child, { input });
+}
+
 export function spawnCollect(spec: SpawnSpec, limits: SpawnLimits): Promise<CommandResult> {
+  if (limits.signal?.aborted) return Promise.resolve(abortedResult());
+  return collect(launch(spec), limits);
+}
+
+function abortedResult(): CommandResult {
+  return { exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0, output: '', truncated: false };
+}
+
+/**
+ * Collects a launched process to its end: combined output kept as head + tail, the group killed on timeout or
+ * abort and once the process exits. The time limit counts from this call (a process launched ahead waits for it).
+ */
+export function collect(child: Launched, limits: SpawnLimits): Promise<CommandResult> {
   const started = performance.now();
   const collector = new OutputCollector(limits.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   const finish = (fields: Partial<CommandResult>): CommandResult => {
@@ -56,24 +95,12 @@ export function spawnCollect(spec: SpawnSpec, limits: SpawnLimits): Promise<Comm
       ...fields,
     };
   };
-  if (limits.signal?.aborted) return Promise.resolve(finish({ aborted: true }));
 
   return new Promise<CommandResult>((resolve, reject) => {
-    const child = spawn(spec.file, spec.args, {
-      cwd: spec.cwd,
-      env: spec.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so a timeout kills everything it started, not only the shell.
-      detached: true,
-    });
     let timedOut = false;
     let aborted = false;
     let settled = false;
     const pid = child.pid;
-    if (pid !== undefined) {
-      live.add(pid);
-      installExitHook();
-    }
     const kill = (): void => {
       if (pid !== undefined) killGroup(pid);
     };
@@ -85,7 +112,8 @@ export function spawnCollect(spec: SpawnSpec, limits: SpawnLimits): Promise<Comm
       aborted = true;
       kill();
     };
-    limits.signal?.addEventListener('abort', onAbort, { once: true });
+    if (limits.signal?.aborted) onAbort();
+    else limits.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.stdout.on('data', (chunk: Buffer) => collector.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => collector.push(chunk));
@@ -93,7 +121,6 @@ export function spawnCollect(spec: SpawnSpec, limits: SpawnLimits): Promise<Comm
     const cleanup = (): void => {
       clearTimeout(timer);
       limits.signal?.removeEventListener('abort', onAbort);
-      if (pid !== undefined) live.delete(pid);
     };
     child.once('error', (err) => {
       if (settled) return;
@@ -109,8 +136,7 @@ export function spawnCollect(spec: SpawnSpec, limits: SpawnLimits): Promise<Comm
       cleanup();
       resolve(finish({ exitCode: code, signal, timedOut, aborted }));
     };
-    child.once('close', done);
-    child.once('exit', (code, signal) => {
+    const exited = (code: number | null, signal: NodeJS.Signals | null): void => {
       // Whatever the process left behind in its group goes with it.
       kill();
       drain = setTimeout(() => {
@@ -118,6 +144,10 @@ export function spawnCollect(spec: SpawnSpec, limits: SpawnLimits): Promise<Comm
         child.stderr.destroy();
         done(code, signal);
       }, DRAIN_MS);
-    });
+    };
+    child.once('close', done);
+    // A process launched ahead may have ended already: it is then over once the drain wait has passed.
+    if (child.exitCode !== null || child.signalCode !== null) exited(child.exitCode, child.signalCode);
+    else child.once('exit', exited);
   });
 }
