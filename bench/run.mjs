@@ -92,13 +92,16 @@ async function once(repo = makeRepo(), mode = 'oneShot') {
 // with fetch (no store, no git, no sandbox), and one that only starts. Reported beside the targets, not judged.
 async function floor() {
   const server = await startLlmServer();
+  // The environment the runs get (no NODE_EXTRA_CA_CERTS: Node reads that file before it runs any code).
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
   const start = performance.timeOrigin + performance.now();
-  const child = spawn(process.execPath, ['-e', `fetch(${JSON.stringify(server.url)} + '/floor', { method: 'POST', body: '{}' }).catch(() => {})`], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', `fetch(${JSON.stringify(server.url)} + '/floor', { method: 'POST', body: '{}' }).catch(() => {})`], { stdio: 'ignore', env });
   await new Promise((resolve) => child.on('close', resolve));
   const firstRequestMs = server.requests[0].receivedAt - start;
   await server.close();
   const t = performance.now();
-  await new Promise((resolve) => spawn(process.execPath, ['-e', ''], { stdio: 'ignore' }).on('close', resolve));
+  await new Promise((resolve) => spawn(process.execPath, ['-e', ''], { stdio: 'ignore', env }).on('close', resolve));
   return { firstRequestMs, startMs: performance.now() - t };
 }
 
