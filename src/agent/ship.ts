@@ -23,6 +23,12 @@ export async function ship(a: {
 }): Promise<PullRequest> {
   const ws = a.workspace;
   const head = await ws.commitAll(`slipway: ${firstLine(a.request.goal)}`);
+  // The branch is fetched into the user's repository while the decision is recorded and the ledger's note is
+  // written there: git notes a commit by its id, whether or not it is there yet. A fetch that fails fails the run
+  // (below, once the decision is recorded, as before), and leaves at most a note on a commit the repository never
+  // got, which no branch shows (git notes prune removes it).
+  const publishing = ws.publishBranch();
+  publishing.catch(() => undefined); // awaited below
   // Only reads the clone: runs beside publishing and anchoring.
   const diffstatting = ws.diffStat();
   diffstatting.catch(() => undefined);
@@ -34,13 +40,10 @@ export async function ship(a: {
   );
   const decisions = await a.deps.store.listDecisions(a.runId);
   const prId = a.revising?.id ?? newId('pr');
-  // The branch is fetched into the user's repository while the ledger's note is written there: git notes a
-  // commit by its id, whether or not it is there yet. A fetch that fails fails the run, and leaves at most a
-  // note on a commit the repository never got, which no branch shows (git notes prune removes it).
   // No decision follows the last one: the anchor kept in the user's repository and in the body covers them all.
   const anchoring = anchorLedger({ store: a.deps.store, run: a.runId, pr: prId, repo: a.request.repo, commit: head, author: a.request.config.author, gitDir: ws.userGitDir });
   anchoring.catch(() => undefined); // awaited below, after the fetch
-  await ws.publishBranch();
+  await publishing;
   const ledger = await anchoring;
   const diffstat = await diffstatting;
   const pr: PullRequest = {
