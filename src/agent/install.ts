@@ -2,7 +2,7 @@
  * Installing a repository's dependencies before its tests: in the sandbox (install scripts are the repository's
  * code), reaching only the package registries through the host-side egress proxy when one is available.
  */
-import type { CommandResult, Decision } from '../protocol/index.js';
+import { commandHeadline, type CommandResult, type Decision } from '../protocol/index.js';
 import type { CacheLease, InstallEgress } from '../workspace/index.js';
 import { RunAborted, RunFailure } from './errors.js';
 import type { RunDeps } from './run-goal.js';
@@ -30,7 +30,7 @@ export async function installDependencies(a: InstallRequest): Promise<void> {
   try {
     egress = a.deps.startEgress ? await a.deps.startEgress(a.dir) : null;
     await a.decide({
-      action: `install dependencies with \`${a.install}\``,
+      action: `install dependencies with \`${commandHeadline(a.install)}\``,
       by: 'agent',
       autonomous: true,
       reason: egress
@@ -70,7 +70,7 @@ export async function installDependencies(a: InstallRequest): Promise<void> {
   if (a.signal.aborted) throw new RunAborted('stopped by the user');
   if (result.exitCode !== 0) {
     throw new RunFailure(
-      `Installing dependencies with \`${a.install}\` failed (exit ${result.exitCode ?? result.signal}):\n${result.output.slice(-2000)}`,
+      `Installing dependencies with \`${commandHeadline(a.install)}\` failed (exit ${result.exitCode ?? result.signal}):\n${result.output.slice(-2000)}`,
       refused.length
         ? `The install tried to reach ${refused.join(', ')}, which is not a package registry the configuration names. Add the registry to your npm/pip configuration, or set SLIPWAY_INSTALL_NETWORK=full to give installs the full network.`
         : 'Set the install command in .slipway/config.json ("test": {"install": "..."}) or fix the repository\'s dependencies.',

@@ -1,5 +1,5 @@
 /** The harness's test run, as SWE-bench does it: patch, reset the test files, apply the test patch, run, decide. */
-import type { CommandRunner, TestPlan } from '../protocol/index.js';
+import { commandHeadline, type CommandRunner, type TestPlan } from '../protocol/index.js';
 import { detectTestPlan, runTests, type CacheMounts, type DependencyCache, type InstallEgress } from '../workspace/index.js';
 import { decideResolution, type Resolution } from './decide.js';
 import type { EvalInstance } from './instances.js';
@@ -65,7 +65,7 @@ export async function evaluatePatch(opts: HarnessOptions): Promise<HarnessOutcom
     output += `$ ${plan.install}\n${setup.output}\n`;
     if (signal.aborted) throw new InstanceError('stopped');
     if (setup.exitCode !== 0) {
-      throw new InstanceError(`setup \`${plan.install}\` failed (exit ${setup.exitCode ?? setup.signal}): ${setup.output.trim().split('\n').slice(-3).join(' ').slice(0, 400)}`);
+      throw new InstanceError(`setup \`${commandHeadline(plan.install)}\` failed (exit ${setup.exitCode ?? setup.signal}): ${setup.output.trim().split('\n').slice(-3).join(' ').slice(0, 400)}`);
     }
   }
   const tester = opts.makeRunner({ writableDirs: [dir], network: false, dependencyCache: opts.dependencyCache?.readOnly(dir) ?? null });

@@ -23,6 +23,15 @@ export interface TestPlan {
   install: string | null;
 }
 
+/**
+ * A command as one line, for messages and decisions: one that carries a here-document (an install with the pins of
+ * a lockfile) shows its first line and how many lines follow.
+ */
+export function commandHeadline(command: string): string {
+  const lines = command.trimEnd().split('\n');
+  return lines.length === 1 ? command : `${lines[0]} (and ${lines.length - 1} lines of input)`;
+}
+
 export type TestStatus = 'passed' | 'failed' | 'skipped';
 
 export interface TestCaseResult {

@@ -7,7 +7,7 @@
 import type { CacheMounts, DependencyCache } from './dep-cache.js';
 import type { InstallEgress } from './install-egress.js';
 import { mkdir, rm } from 'node:fs/promises';
-import type { CommandRunner, TestCounts } from '../protocol/index.js';
+import { commandHeadline, type CommandRunner, type TestCounts } from '../protocol/index.js';
 import { git, gitLine } from './git.js';
 import { detectTestPlan, type ConfiguredTests } from './test-detect.js';
 import { runTests } from './test-run.js';
@@ -114,7 +114,7 @@ async function testMerge(dir: string, req: MergeRequest): Promise<{ ok: true; su
       .run(plan.install, { cwd: dir, timeoutMs, ...(req.signal ? { signal: req.signal } : {}) })
       .finally(() => Promise.all([egress?.close(), lease?.release()]));
     if (installed.exitCode !== 0) {
-      return { ok: false, reason: `installing dependencies (\`${plan.install}\`) on the merge result failed (exit ${installed.exitCode})` };
+      return { ok: false, reason: `installing dependencies (\`${commandHeadline(plan.install)}\`) on the merge result failed (exit ${installed.exitCode})` };
     }
   }
   const result = await runTests(req.makeRunner(dir, false, undefined, req.dependencyCache?.readOnly(dir) ?? null), dir, plan, { timeoutMs, ...(req.signal ? { signal: req.signal } : {}) });

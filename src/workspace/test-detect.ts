@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { TestFramework, TestPlan } from '../protocol/tests.js';
+import { PYTHON_LOCKFILES, pythonPins, type PythonPins } from './python-lock.js';
 
 /** What a user configured; `command` is the config file's name for the test command, `test` an alias. */
 export interface ConfiguredTests {
@@ -184,6 +185,7 @@ async function pythonInstall(dir: string): Promise<string | null> {
   // Not TOML: no groups or extras are read (pip or uv then says what is wrong with the file).
   const doc = pyproject === null ? {} : parsePyproject(pyproject);
   if (pyproject !== null && (await exists(join(dir, 'uv.lock')))) return uvInstall(doc);
+  const locked = await readPythonLock(dir);
   const parts: string[] = [];
   for (const name of ['requirements.txt', 'requirements-dev.txt', 'requirements-test.txt']) {
     if (await exists(join(dir, name))) parts.push(`-r ${name}`);
@@ -197,10 +199,33 @@ async function pythonInstall(dir: string): Promise<string | null> {
   }
   // What the tests need beyond the package: a dependency group (uv, PDM, Hatch) or Poetry's dev group.
   parts.push(...devRequirements(doc).map(shellQuote));
+  // The versions of the project's lock: the requirements themselves (Pipenv's), or constraints on the above.
+  const pins = locked?.pins.length ? locked : null;
+  if (pins?.install) parts.unshift(`-r ${PINS_FILE}`);
   if (parts.length === 0) return null;
+  if (pins && !pins.install) parts.unshift(`-c ${PINS_FILE}`);
   // --system-site-packages: pytest and friends already installed in the toolchain stay usable.
-  return `python3 -m venv --system-site-packages .venv && .venv/bin/python -m pip install ${parts.join(' ')}`;
+  const venv = 'python3 -m venv --system-site-packages .venv';
+  const pip = `.venv/bin/python -m pip install ${parts.join(' ')}`;
+  if (!pins) return `${venv} && ${pip}`;
+  // The pins go into the venv's folder (never committed) from a here-document: the command holds what it installs.
+  return `${venv} && cat > ${PINS_FILE} <<'${PINS_END}' && ${pip}\n${pins.pins.join('\n')}\n${PINS_END}\n`;
 }
+
+/** Where an install writes the pins of a Python lockfile (see python-lock.ts), and the end of its here-document. */
+const PINS_FILE = '.venv/slipway-lock.txt';
+const PINS_END = 'SLIPWAY_LOCK';
+
+/** The pins of the first Python lockfile (Poetry's, PDM's, Pipenv's) that can be read, or null. */
+async function readPythonLock(dir: string): Promise<PythonPins | null> {
+  for (const file of PYTHON_LOCKFILES) {
+    const text = await read(join(dir, file));
+    const pins = text === null ? null : pythonPins(file, text);
+    if (pins) return pins;
+  }
+  return null;
+}
+
 
 /**
  * A uv project (a uv.lock beside its pyproject.toml) is installed the way uv does it: `uv sync --frozen`, the
