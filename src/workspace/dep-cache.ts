@@ -68,7 +68,7 @@ export const SANDBOX_PROXY = { host: '127.0.0.1', port: 3128 };
 
 /** Lockfiles per ecosystem, in the repository's root; any of them present makes a key. */
 const LOCKFILES: Record<Ecosystem, { names: string[]; patterns?: RegExp[] }> = {
-  node: { names: ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml'] },
+  node: { names: ['package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'] },
   python: { names: ['poetry.lock', 'uv.lock', 'Pipfile.lock', 'pdm.lock'], patterns: [/^requirements[\w.-]*\.txt$/] },
   go: { names: ['go.sum'] },
   cargo: { names: ['Cargo.lock'] },
@@ -131,6 +131,7 @@ function ecosystemEnv(ecosystem: Ecosystem, dir: string, mode: CacheMounts['mode
             YARN_CACHE_FOLDER: join(dir, 'yarn'),
             SLIPWAY_TOOL_BIN: join(dir, 'bin'),
             npm_config_store_dir: join(dir, 'pnpm-store'),
+            BUN_INSTALL_CACHE_DIR: join(dir, 'bun'),
             npm_config_audit: 'false',
             npm_config_fund: 'false',
             npm_config_update_notifier: 'false',

@@ -1,7 +1,7 @@
 /**
- * A pnpm project on a machine without pnpm: the detected install fetches pnpm through npm from the registry,
- * in the real sandbox, reaching only the registries through the egress proxy; then the detected tests import
- * the installed dependency with no network at all.
+ * A pnpm, yarn or bun project on a machine without that package manager: the detected install fetches it through npm
+ * from the registry, in the real sandbox, reaching only the registries through the egress proxy; then the detected tests
+ * use the installed dependency with no network at all.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
@@ -52,6 +52,24 @@ is-number@7.0.0:
   integrity sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==
 `;
 
+/** Written by `npm exec --yes --package=bun@1 -- bun install` (bun 1.4.5). */
+const BUN_LOCK = `{
+  "lockfileVersion": 2,
+  "configVersion": 1,
+  "workspaces": {
+    "": {
+      "name": "bun-demo",
+      "dependencies": {
+        "is-number": "7.0.0",
+      },
+    },
+  },
+  "packages": {
+    "is-number": ["is-number@7.0.0", "", {}, "sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng=="],
+  }
+}
+`;
+
 function onPath(bin: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
@@ -61,7 +79,7 @@ function onPath(bin: string): boolean {
   }
 }
 
-describe('pnpm and yarn installs without pnpm or yarn installed', () => {
+describe('pnpm, yarn and bun installs without them installed', () => {
   let reachable = false;
   beforeAll(async () => {
     reachable = await fetch('https://registry.npmjs.org/is-number', { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
@@ -168,6 +186,53 @@ describe('pnpm and yarn installs without pnpm or yarn installed', () => {
       expect(t.exitCode).toBe(0);
     } finally {
       await proxy.close();
+      removeDir(root);
+      removeDir(clone);
+    }
+  }, 200_000);
+
+  it('fetches bun through npm for a bun.lock, installs through the registry-only proxy into the dependency cache, and lets the tests call bun', async (ctx) => {
+    if (!reachable) ctx.skip();
+    const root = tempDir('slipway-bun-');
+    const home = join(root, 'home');
+    mkdirSync(join(root, 'run-cache'));
+    const clone = makeRepo({
+      'package.json': JSON.stringify({ name: 'bun-demo', version: '1.0.0', private: true, scripts: { test: "bun --version && node -e \"console.log('is-number', require('is-number')(5))\"" }, dependencies: { 'is-number': '7.0.0' } }),
+      'bun.lock': BUN_LOCK,
+    });
+    const plan = await detectTestPlan(clone);
+    expect(plan?.install).toBe(
+      'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 bun --version >/dev/null 2>&1; then bun install --frozen-lockfile; else npm exec --yes --package=bun@1 -- sh -c \'bun install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v bun)" "$SLIPWAY_TOOL_BIN/bun"; }; }\'; fi',
+    );
+    const cache = createDependencyCache({ root: join(root, 'deps') });
+    try {
+      const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
+      const proxy = await startEgressProxy({ allow, dir: root });
+      const lease = await cache.lease(clone, { proxied: true, waitMs: 10_000 }).catch(async (err: unknown) => {
+        await proxy.close();
+        throw err;
+      });
+      try {
+        expect(lease?.keys.map((k) => k.ecosystem)).toEqual(['node']);
+        const installer = createSandboxRunner({ writableDirs: [clone], home, env: process.env, egressProxySocket: proxy.socketPath, cacheDir: join(root, 'run-cache'), dependencyCache: lease!.mounts });
+        const r = await installer.run(plan!.install!, { cwd: clone, timeoutMs: 150_000 });
+        expect(r.exitCode, r.output).toBe(0);
+        expect(proxy.decisions().length).toBeGreaterThan(0);
+        for (const d of proxy.decisions()) expect(d).toMatchObject({ allowed: true, port: 443, host: 'registry.npmjs.org' });
+        expect(existsSync(join(clone, 'node_modules', 'is-number', 'package.json'))).toBe(true);
+        // bun's own cache is the key's, not the private home's.
+        expect(existsSync(join(lease!.keys[0]!.dir, 'bun'))).toBe(true);
+      } finally {
+        await proxy.close();
+        await lease?.release();
+      }
+      // The tests, offline, call bun: the one the install fetched (or the machine's), through the tool folder.
+      const tester = createSandboxRunner({ writableDirs: [clone], home, env: process.env, cacheDir: join(root, 'run-cache'), dependencyCache: cache.readOnly(clone) });
+      const t = await tester.run(plan!.command, { cwd: clone, timeoutMs: 60_000 });
+      expect(t.exitCode, t.output).toBe(0);
+      expect(t.output).toMatch(/^\d+\.\d+\.\d+$/m);
+      expect(t.output).toContain('is-number true');
+    } finally {
       removeDir(root);
       removeDir(clone);
     }

@@ -123,6 +123,7 @@ async function nodeInstall(dir: string, pkg: PackageJson): Promise<string | null
   if (pnpmLock !== null) return pnpmInstall(pkg, pnpmLock);
   const yarnLock = await read(join(dir, 'yarn.lock'));
   if (yarnLock !== null) return yarnInstall(pkg, yarnLock, await read(join(dir, '.yarnrc.yml')));
+  if ((await exists(join(dir, 'bun.lock'))) || (await exists(join(dir, 'bun.lockb')))) return bunInstall(pkg);
   const deps = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
   return deps.length > 0 ? 'npm install' : null;
 }
@@ -131,7 +132,7 @@ async function nodeInstall(dir: string, pkg: PackageJson): Promise<string | null
  * The version package.json's `packageManager` names for `name` (`pnpm@9.12.0+sha512.…` gives `9.12.0`), or null.
  * Only a plain version (or tag) is taken: the value ends up in a shell command.
  */
-export function packageManagerVersion(field: unknown, name: 'pnpm' | 'yarn'): string | null {
+export function packageManagerVersion(field: unknown, name: 'pnpm' | 'yarn' | 'bun'): string | null {
   if (typeof field !== 'string') return null;
   const m = /^([\w@/.-]+)@([^+\s]+)(?:\+\S*)?$/.exec(field.trim());
   if (!m || m[1] !== name) return null;
@@ -157,9 +158,17 @@ export function pnpmForLockfile(lockfile: string): string {
  * ($SLIPWAY_TOOL_BIN, set for the install; first on every command's PATH, and read-only to all but the install),
  * so a test script that calls it finds it too.
  */
-export function withPackageManager(bin: 'pnpm' | 'yarn', pkgSpec: string, args: string): string {
+export function withPackageManager(bin: 'pnpm' | 'yarn' | 'bun', pkgSpec: string, args: string): string {
   const keep = `{ [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v ${bin})" "$SLIPWAY_TOOL_BIN/${bin}"; }; }`;
   return `if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 ${bin} --version >/dev/null 2>&1; then ${bin} ${args}; else npm exec --yes --package=${pkgSpec} -- sh -c '${bin} ${args} && ${keep}'; fi`;
+}
+
+/**
+ * Bun (a `bun.lock`, or the older binary `bun.lockb`): `bun install --frozen-lockfile`, with the bun on PATH or the
+ * release packageManager names, else bun 1, fetched from the npm registry (its binary comes in an npm package).
+ */
+export function bunInstall(pkg: Pick<PackageJson, 'packageManager'>): string {
+  return withPackageManager('bun', `bun@${packageManagerVersion(pkg.packageManager, 'bun') ?? '1'}`, 'install --frozen-lockfile');
 }
 
 export function pnpmInstall(pkg: Pick<PackageJson, 'packageManager'>, lockfile: string): string {
