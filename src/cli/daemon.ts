@@ -323,6 +323,12 @@ export async function daemonStart(where: DaemonLocation, idleMinutes: number, ou
     if (pong) {
       out.stdout(`Slipway daemon started (pid ${String(pong.pid)}): commands now run in it, without loading Slipway each time.`);
       out.stdout(`  It stops after ${idleMinutes} idle minutes, or with: slipway daemon stop   (log: ${logFile})`);
+      // A daemon of another build (Slipway rebuilt or upgraded, another Node) serves no client of this one.
+      for (const other of (await daemonSockets(where)).filter((s) => s !== socket)) {
+        const answer = await ask(other, { type: 'stop' });
+        if (!answer) await rm(other, { force: true }); // left by a daemon that died
+        else out.stdout(`  Stopped the daemon of another build (pid ${String(answer.pid)})${answer.busy ? ' once its command ends' : ''}: this build's commands come here.`);
+      }
       return 0;
     }
     if (exited !== null) break;

@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { ROOT } from '../../support/repos.js';
@@ -55,8 +56,8 @@ function processesMatching(marker: string): string {
 }
 
 /**
- * Whether the sleeper runs inside its sandbox. The marker is on bwrap's own command line from its start, but
- * only the shell that bwrap starts once its set-up is done (a kill before that races bwrap's die-with-parent).
+ * Whether the sleeper runs inside its sandbox: the marker is on the command line of the shell that runs the
+ * command, which starts once bwrap's set-up is done (a kill before that races bwrap's die-with-parent).
  */
 function sleeping(marker: string): boolean {
   return processesMatching(marker)
@@ -263,3 +264,35 @@ it('SLIPWAY_DAEMON=off bypasses it; stop removes its socket and says when none r
   expect((await runCli(['daemon', 'stop'], s.h.env('openai'))).stdout).toMatch(/No Slipway daemon is running/);
   expect(existsSync(path.join(daemonDir(), 'daemon.log'))).toBe(true);
 });
+
+it('starting the daemon stops those of other builds (which no client of this build uses) and removes their dead sockets', async () => {
+  mkdirSync(daemonDir(), { recursive: true, mode: 0o700 });
+  // A daemon of an earlier build, as it answers on the wire; and the socket of one that died.
+  const asked: string[] = [];
+  const other = createServer((conn) => {
+    conn.on('data', (d: Buffer) => {
+      const message = JSON.parse(d.toString().trim().split('\n')[0]!) as { type: string };
+      asked.push(message.type);
+      conn.end(`${JSON.stringify(message.type === 'stop' ? { type: 'stopping', pid: 4242, busy: true } : { type: 'pong', pid: 4242 })}\n`);
+      if (message.type === 'stop') other.close();
+    });
+  });
+  const otherSocket = path.join(daemonDir(), '0123456789abcdef-v18.0.0-x64.sock');
+  await new Promise<void>((resolve) => other.listen(otherSocket, resolve));
+  const deadSocket = path.join(daemonDir(), 'fedcba9876543210-v20.0.0-x64.sock');
+  const dead = createServer();
+  await new Promise<void>((resolve) => dead.listen(deadSocket, resolve));
+  await new Promise<void>((resolve) => dead.close(() => resolve()));
+  writeFileSync(deadSocket, ''); // its file stays, nothing listens
+
+  const started = await runCli(['daemon', 'start'], s.h.env('openai'));
+  expect(started.code, started.stderr).toBe(0);
+  expect(started.stdout).toMatch(/Slipway daemon started \(pid (\d+)\)/);
+  daemons.push(Number(/pid (\d+)/.exec(started.stdout)![1]));
+  expect(started.stdout).toContain('Stopped the daemon of another build (pid 4242) once its command ends');
+  expect(asked).toEqual(['stop']);
+  expect(existsSync(deadSocket)).toBe(false);
+  // Ours keeps running.
+  expect((JSON.parse((await runCli(['daemon', 'status', '--json'], s.h.env('openai'))).stdout) as { running: boolean }).running).toBe(true);
+});
+
