@@ -70,6 +70,17 @@ const BUN_LOCK = `{
 }
 `;
 
+/** A project depending on is-number 7.0.0 with the given test script and lockfile, in a repository; and its detected plan. */
+async function project(manager: string, test: string, lockfile: Record<string, string>) {
+  const root = tempDir(`slipway-${manager}-`);
+  mkdirSync(join(root, 'run-cache'));
+  const clone = makeRepo({
+    'package.json': JSON.stringify({ name: `${manager}-demo`, version: '1.0.0', private: true, scripts: { test }, dependencies: { 'is-number': '7.0.0' } }),
+    ...lockfile,
+  });
+  return { root, home: join(root, 'home'), clone, plan: await detectTestPlan(clone) };
+}
+
 function onPath(bin: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
@@ -157,14 +168,7 @@ describe('pnpm, yarn and bun installs without them installed', () => {
 
   it('fetches yarn 1 through npm for a classic yarn.lock, reaching only registry.npmjs.org and registry.yarnpkg.com', async (ctx) => {
     if (!reachable) ctx.skip();
-    const root = tempDir('slipway-yarn-');
-    const home = join(root, 'home');
-    mkdirSync(join(root, 'run-cache'));
-    const clone = makeRepo({
-      'package.json': JSON.stringify({ name: 'yarn-demo', version: '1.0.0', private: true, scripts: { test: "node -e \"console.log(require('is-number')(5))\"" }, dependencies: { 'is-number': '7.0.0' } }),
-      'yarn.lock': YARN_LOCK,
-    });
-    const plan = await detectTestPlan(clone);
+    const { root, home, clone, plan } = await project('yarn', "node -e \"console.log(require('is-number')(5))\"", { 'yarn.lock': YARN_LOCK });
     expect(plan?.install).toBe(
       'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 yarn --version >/dev/null 2>&1; then yarn install --frozen-lockfile; else npm exec --yes --package=yarn@1 -- sh -c \'yarn install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v yarn)" "$SLIPWAY_TOOL_BIN/yarn"; }; }\'; fi',
     );
@@ -193,14 +197,7 @@ describe('pnpm, yarn and bun installs without them installed', () => {
 
   it('fetches bun through npm for a bun.lock, installs through the registry-only proxy into the dependency cache, and lets the tests call bun', async (ctx) => {
     if (!reachable) ctx.skip();
-    const root = tempDir('slipway-bun-');
-    const home = join(root, 'home');
-    mkdirSync(join(root, 'run-cache'));
-    const clone = makeRepo({
-      'package.json': JSON.stringify({ name: 'bun-demo', version: '1.0.0', private: true, scripts: { test: "bun --version && node -e \"console.log('is-number', require('is-number')(5))\"" }, dependencies: { 'is-number': '7.0.0' } }),
-      'bun.lock': BUN_LOCK,
-    });
-    const plan = await detectTestPlan(clone);
+    const { root, home, clone, plan } = await project('bun', "bun --version && node -e \"console.log('is-number', require('is-number')(5))\"", { 'bun.lock': BUN_LOCK });
     expect(plan?.install).toBe(
       'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 bun --version >/dev/null 2>&1; then bun install --frozen-lockfile; else npm exec --yes --package=bun@1 -- sh -c \'bun install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v bun)" "$SLIPWAY_TOOL_BIN/bun"; }; }\'; fi',
     );
