@@ -81,6 +81,17 @@ async function project(manager: string, test: string, lockfile: Record<string, s
   return { root, home: join(root, 'home'), clone, plan: await detectTestPlan(clone) };
 }
 
+/** The registry-only egress proxy for an install, and the install's lease on the dependency cache. */
+async function proxiedLease(cache: ReturnType<typeof createDependencyCache>, clone: string, home: string, root: string) {
+  const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
+  const proxy = await startEgressProxy({ allow, dir: root });
+  const lease = await cache.lease(clone, { proxied: true, waitMs: 10_000 }).catch(async (err: unknown) => {
+    await proxy.close();
+    throw err;
+  });
+  return { proxy, lease };
+}
+
 function onPath(bin: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
@@ -115,12 +126,7 @@ describe('pnpm, yarn and bun installs without them installed', () => {
     try {
       mkdirSync(join(root, 'run-cache'));
       const cache = createDependencyCache({ root: join(root, 'deps') });
-      const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
-      const proxy = await startEgressProxy({ allow, dir: root });
-      const lease = await cache.lease(clone, { proxied: true, waitMs: 10_000 }).catch(async (err: unknown) => {
-        await proxy.close();
-        throw err;
-      });
+      const { proxy, lease } = await proxiedLease(cache, clone, home, root);
       try {
         expect(lease?.mounts?.env.npm_config_cache).toBe(join(lease!.keys[0]!.dir, 'npm'));
         const installer = createSandboxRunner({
@@ -203,12 +209,7 @@ describe('pnpm, yarn and bun installs without them installed', () => {
     );
     const cache = createDependencyCache({ root: join(root, 'deps') });
     try {
-      const allow = allowEntries(await registryHosts({ repoDir: clone, home, env: {}, etcDir: root }));
-      const proxy = await startEgressProxy({ allow, dir: root });
-      const lease = await cache.lease(clone, { proxied: true, waitMs: 10_000 }).catch(async (err: unknown) => {
-        await proxy.close();
-        throw err;
-      });
+      const { proxy, lease } = await proxiedLease(cache, clone, home, root);
       try {
         expect(lease?.keys.map((k) => k.ecosystem)).toEqual(['node']);
         const installer = createSandboxRunner({ writableDirs: [clone], home, env: process.env, egressProxySocket: proxy.socketPath, cacheDir: join(root, 'run-cache'), dependencyCache: lease!.mounts });
