@@ -5,6 +5,7 @@ export type TestFramework =
   | 'vitest'
   | 'jest'
   | 'mocha'
+  | 'bun'
   | 'pytest'
   | 'go'
   | 'cargo'

@@ -201,9 +201,11 @@ describe('pnpm, yarn and bun installs without them installed', () => {
     }
   }, 200_000);
 
-  it('fetches bun through npm for a bun.lock, installs through the registry-only proxy into the dependency cache, and lets the tests call bun', async (ctx) => {
+  it('fetches bun through npm for a bun.lock, installs through the registry-only proxy into the dependency cache, and runs bun test offline', async (ctx) => {
     if (!reachable) ctx.skip();
-    const { root, home, clone, plan } = await project('bun', "bun --version && node -e \"console.log('is-number', require('is-number')(5))\"", { 'bun.lock': BUN_LOCK });
+    const test = "import { test, expect } from 'bun:test';\nimport isNumber from 'is-number';\ntest('is-number is importable', () => expect(isNumber(5)).toBe(true));\n";
+    const { root, home, clone, plan } = await project('bun', 'bun test', { 'bun.lock': BUN_LOCK, 'dep.test.js': test });
+    expect(plan).toMatchObject({ command: 'npm test', framework: 'bun' });
     expect(plan?.install).toBe(
       'if COREPACK_ENABLE_DOWNLOAD_PROMPT=0 bun --version >/dev/null 2>&1; then bun install --frozen-lockfile; else npm exec --yes --package=bun@1 -- sh -c \'bun install --frozen-lockfile && { [ -z "$SLIPWAY_TOOL_BIN" ] || { mkdir -p "$SLIPWAY_TOOL_BIN" && ln -sf "$(command -v bun)" "$SLIPWAY_TOOL_BIN/bun"; }; }\'; fi',
     );
@@ -224,12 +226,11 @@ describe('pnpm, yarn and bun installs without them installed', () => {
         await proxy.close();
         await lease?.release();
       }
-      // The tests, offline, call bun: the one the install fetched (or the machine's), through the tool folder.
+      // The tests, offline, run with bun: the one the install fetched (or the machine's), through the tool folder.
       const tester = createSandboxRunner({ writableDirs: [clone], home, env: process.env, cacheDir: join(root, 'run-cache'), dependencyCache: cache.readOnly(clone) });
-      const t = await tester.run(plan!.command, { cwd: clone, timeoutMs: 60_000 });
-      expect(t.exitCode, t.output).toBe(0);
-      expect(t.output).toMatch(/^\d+\.\d+\.\d+$/m);
-      expect(t.output).toContain('is-number true');
+      const result = await runTests(tester, clone, plan!, { timeoutMs: 60_000 });
+      expect(result.counts, result.output).toEqual({ passed: 1, failed: 0, skipped: 0 });
+      expect(result.tests).toEqual([{ id: 'dep.test.js > is-number is importable', status: 'passed', file: 'dep.test.js' }]);
     } finally {
       removeDir(root);
       removeDir(clone);

@@ -111,6 +111,7 @@ async function detect(dir: string): Promise<TestPlan | null> {
 
 function jsFramework(script: string, pkg: PackageJson): TestFramework {
   if (/\bnode\b[^|&;]*\s--test\b/.test(script)) return 'node-test';
+  if (/\bbun\s+test\b/.test(script)) return 'bun';
   for (const name of ['vitest', 'jest', 'mocha'] as const) if (new RegExp(`\\b${name}\\b`).test(script)) return name;
   const deps = { ...pkg.dependencies, ...pkg.devDependencies };
   for (const name of ['vitest', 'jest', 'mocha'] as const) if (name in deps) return name;
@@ -394,8 +395,9 @@ async function frameworkOfCommand(dir: string, command: string): Promise<TestFra
   if (/\bmvnw?\b/.test(command)) return 'maven';
   if (/\bgradlew?\b/.test(command)) return 'gradle';
   if (/\bnode\b[^|&;]*\s--test\b/.test(command)) return 'node-test';
+  if (/\bbun\s+test\b/.test(command)) return 'bun';
   for (const name of ['vitest', 'jest', 'mocha'] as const) if (new RegExp(`\\b${name}\\b`).test(command)) return name;
-  const npmScript = /\b(?:npm|pnpm|yarn)\s+(?:run(?:-script)?\s+)?([\w:.-]+)/.exec(command)?.[1];
+  const npmScript = /\b(?:npm|pnpm|yarn|bun)\s+(?:run(?:-script)?\s+)?([\w:.-]+)/.exec(command)?.[1];
   if (npmScript) {
     const pkg = await readPackageJson(dir);
     const script = pkg?.scripts?.[npmScript === 't' ? 'test' : npmScript];

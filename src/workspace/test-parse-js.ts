@@ -1,4 +1,4 @@
-/** Parsers for JavaScript runners: node:test (TAP and spec reporters), vitest, jest, mocha. */
+/** Parsers for JavaScript runners: node:test (TAP and spec reporters), vitest, jest, mocha, bun. */
 import type { TestCaseResult, TestCounts, TestStatus } from '../protocol/tests.js';
 import { counts, NestedResults, tally, type ParsedTestOutput } from './test-parse-util.js';
 
@@ -178,3 +178,42 @@ export function parseMocha(lines: string[]): ParsedTestOutput {
   if (!found.has('passing') && !found.has('failing')) return { counts: null, tests: [], reason: 'no mocha "N passing" summary found in output' };
   return { counts: counts(found.get('passing') ?? 0, found.get('failing') ?? 0, found.get('pending') ?? 0), tests };
 }
+
+const BUN_MARK: Record<string, TestStatus> = { '(pass)': 'passed', '✓': 'passed', '(fail)': 'failed', '✗': 'failed', '(skip)': 'skipped', '»': 'skipped', '(todo)': 'skipped', '✎': 'skipped' };
+
+/**
+ * bun test: a `path/to/file.test.ts:` line before each file's results, then one line a test, `(pass) suite > name
+ * [0.04ms]` (`✓` and `✗` on a terminal); the summary is ` 3 pass`, ` 1 fail`, ` 1 skip`, ` 1 todo`, then `Ran 5
+ * tests across 1 file.`
+ */
+export function parseBun(lines: string[]): ParsedTestOutput {
+  const tests: TestCaseResult[] = [];
+  const found = new Map<string, number>();
+  let ran = false;
+  let file: string | null = null;
+  for (const line of lines) {
+    const header = /^(\S+\.[cm]?[jt]sx?):$/.exec(line);
+    if (header) {
+      file = header[1] ?? null;
+      continue;
+    }
+    const summary = /^\s*(\d+) (pass|fail|skip|todo)\s*$/.exec(line);
+    if (summary) {
+      found.set(summary[2] ?? '', Number(summary[1]));
+      continue;
+    }
+    if (/^Ran \d+ tests? across \d+ files?\./.test(line)) {
+      ran = true;
+      continue;
+    }
+    const m = /^(\(pass\)|\(fail\)|\(skip\)|\(todo\)|✓|✗|»|✎) (.+?)(?: \[[\d.]+m?s\])?\s*$/.exec(line);
+    const status = m ? BUN_MARK[m[1] ?? ''] : undefined;
+    if (!m || !status) continue;
+    const name = m[2] ?? '';
+    tests.push({ id: file ? `${file} > ${name}` : name, status, ...(file ? { file } : {}) });
+  }
+  if (!ran || (!found.has('pass') && !found.has('fail'))) return { counts: null, tests, reason: 'no bun test summary (N pass / N fail, Ran N tests) found in output' };
+  const get = (k: string): number => found.get(k) ?? 0;
+  return { counts: counts(get('pass'), get('fail'), get('skip') + get('todo')), tests };
+}
+

@@ -271,6 +271,39 @@ const MOCHA = `
      AssertionError: expected 0 to equal 1
 `;
 
+/** `bun test` (bun 1.4.5), stdout and stderr as the sandbox collects them (not a terminal). */
+const BUN = `bun test v1.4.5 (a7733435c)
+
+t/other.test.ts:
+(pass) other passes [0.09ms]
+(todo) later
+
+t/math.test.js:
+(pass) math > adds [0.02ms]
+1 | import { test, expect, describe } from "bun:test";
+2 | describe("math", () => {
+3 |   test("adds", () => { expect(1 + 1).toBe(2); });
+4 |   test("fails", () => { expect(1 + 1).toBe(3); });
+                                          ^
+error: expect(received).toBe(expected)
+
+Expected: 3
+Received: 2
+
+      at <anonymous> (/home/me/shop/t/math.test.js:4:39)
+(fail) math > fails [0.26ms]
+(skip) math > skipped one
+(pass) math > nested > deep > name [0.02ms]
+(pass) top level
+
+ 4 pass
+ 1 skip
+ 1 todo
+ 1 fail
+ 3 expect() calls
+Ran 7 tests across 2 files. [63.00ms]
+`;
+
 describe('parseTestOutput', () => {
   it('node:test TAP: nested ids, suites left out, YAML skipped, summary counts', () => {
     const r = parseTestOutput('node-test', NODE_TAP);
@@ -395,6 +428,26 @@ describe('parseTestOutput', () => {
       'Array > #indexOf() > finds the index': 'failed',
       'Array > #indexOf() > pending thing': 'skipped',
     });
+  });
+
+  it('bun test: per file, nested names, todo and skip as skipped; the terminal marks too', () => {
+    const bun = parseTestOutput('bun', BUN);
+    expect(bun.counts).toEqual({ passed: 4, failed: 1, skipped: 2 });
+    expect(ids(bun.tests)).toEqual({
+      't/other.test.ts > other passes': 'passed',
+      't/other.test.ts > later': 'skipped',
+      't/math.test.js > math > adds': 'passed',
+      't/math.test.js > math > fails': 'failed',
+      't/math.test.js > math > skipped one': 'skipped',
+      't/math.test.js > math > nested > deep > name': 'passed',
+      't/math.test.js > top level': 'passed',
+    });
+    expect(bun.tests[2]?.file).toBe('t/math.test.js');
+    const terminal = BUN.replace(/^\(pass\)/gm, '✓').replace(/^\(fail\)/gm, '✗').replace(/^\(skip\)/gm, '»').replace(/^\(todo\)/gm, '✎');
+    expect(parseTestOutput('bun', terminal)).toEqual(bun);
+    // Found behind a script of another name; and no summary, no counts.
+    expect(parseTestOutput('unknown', BUN).counts).toEqual({ passed: 4, failed: 1, skipped: 2 });
+    expect(parseTestOutput('bun', 'error: Cannot find module "./cart"\n')).toMatchObject({ counts: null, reason: expect.stringMatching(/bun test summary/) });
   });
 
   it('never makes up a zero: no summary means null counts and a reason', () => {

@@ -1,6 +1,6 @@
 /** Turn a test runner's output into counts and per-test results, without ever inventing numbers. */
 import type { TestFramework } from '../protocol/tests.js';
-import { parseJest, parseMocha, parseNodeTest, parseVitest } from './test-parse-js.js';
+import { parseBun, parseJest, parseMocha, parseNodeTest, parseVitest } from './test-parse-js.js';
 import { stripAnsi } from './test-parse-util.js';
 import { parseCargo, parseGo, parseGradle, parseMaven, parsePytest } from './test-parse-native.js';
 
@@ -14,6 +14,7 @@ const PARSERS: Partial<Record<TestFramework, Parser>> = {
   vitest: parseVitest,
   jest: parseJest,
   mocha: parseMocha,
+  bun: parseBun,
   pytest: parsePytest,
   go: parseGo,
   cargo: parseCargo,
@@ -22,7 +23,7 @@ const PARSERS: Partial<Record<TestFramework, Parser>> = {
 };
 
 /** Tried in this order when the framework is unknown (a Makefile, a custom script). */
-const AUTO_ORDER: TestFramework[] = ['pytest', 'cargo', 'go', 'node-test', 'vitest', 'jest', 'mocha', 'maven', 'gradle'];
+const AUTO_ORDER: TestFramework[] = ['pytest', 'cargo', 'go', 'node-test', 'vitest', 'jest', 'mocha', 'bun', 'maven', 'gradle'];
 
 export function parseTestOutput(framework: TestFramework, output: string): ParsedTestOutput {
   const lines = stripAnsi(output).replace(/\r\n?/g, '\n').split('\n');
