@@ -75,6 +75,21 @@ describe('sandbox launchers (bwrap started ahead of its command)', () => {
     expect(r.output).toBe("[a  b][c'd][$HOME][x\ny]\nline $1 `two`\n0\n");
   });
 
+  it("runs a command with this process's umask of the moment, not the one its launcher was started with", async () => {
+    const before = process.umask(0o077);
+    try {
+      const runner = createSandboxRunner({ writableDirs: [clone], home, env: process.env, maxProcesses: 64 });
+      // A command under this umask: the launcher for the next one is started under it too.
+      expect((await runner.run('rm -f made; touch made; stat -c %a made', { cwd: clone, timeoutMs: 10_000 })).output).toBe('600\n');
+      await until(() => waitingLaunchers().length > 0, 'a waiting launcher');
+      process.umask(0o022); // as the daemon does for the next client's command
+      const r = await runner.run('rm -f made; touch made; stat -c %a made', { cwd: clone, timeoutMs: 10_000 });
+      expect(r.output).toBe('644\n');
+    } finally {
+      process.umask(before);
+    }
+  });
+
   it('times a command from its start, not from when its launcher was made', async () => {
     const runner = createSandboxRunner({ writableDirs: [clone], home, env: process.env, maxProcesses: 64 });
     await until(() => waitingLaunchers().length > 0, 'a waiting launcher');

@@ -24,11 +24,13 @@ export const LAUNCH_COMMAND = ['--', '/bin/sh', '-c', `[ "$${END_VAR}" = 1 ] || 
 
 /**
  * The options that end bwrap's list: the command, the script that runs it after `prelude` (with the command as
- * $1 and the forwarder, when there is one, as $2), and the end mark.
+ * $1 and the forwarder, when there is one, as $2), and the end mark. The script sets this process's umask as it
+ * is now: a launcher inherited the one of the moment it was started (in the daemon, an earlier command's).
  */
 export function launchOptions(command: string, prelude: string, forwarder: string | null): string[] {
   const positional = forwarder === null ? `"$${COMMAND_VAR}"` : `"$${COMMAND_VAR}" "$${FORWARDER_VAR}"`;
-  const script = `set -- ${positional}; unset ${END_VAR} ${LAUNCH_VAR} ${COMMAND_VAR} ${FORWARDER_VAR}; ${prelude} exec /bin/sh -c "$1"`;
+  const umask = `umask ${process.umask().toString(8).padStart(4, '0')};`;
+  const script = `set -- ${positional}; unset ${END_VAR} ${LAUNCH_VAR} ${COMMAND_VAR} ${FORWARDER_VAR}; ${umask} ${prelude} exec /bin/sh -c "$1"`;
   return [
     '--setenv', COMMAND_VAR, command,
     ...(forwarder === null ? [] : ['--setenv', FORWARDER_VAR, forwarder]),
