@@ -14,6 +14,7 @@ import { createSandboxRunner } from './sandbox.js';
 import { detectTestPlan } from './test-detect.js';
 import { makeRepo, removeDir, tempDir } from './test-helpers.js';
 import { runTests } from './test-run.js';
+import type { TestPlan } from '../protocol/tests.js';
 
 /** Written by `npm exec --yes --package=pnpm@9 -- pnpm install` (pnpm 9.15.9) for the package.json below. */
 const PNPM_LOCK = `lockfileVersion: '9.0'
@@ -92,6 +93,12 @@ async function proxiedLease(cache: ReturnType<typeof createDependencyCache>, clo
   return { proxy, lease };
 }
 
+/** The detected tests, as a run's test step has them: no network, the dependency cache read-only. */
+async function testOffline(cache: ReturnType<typeof createDependencyCache>, clone: string, home: string, root: string, plan: TestPlan) {
+  const tester = createSandboxRunner({ writableDirs: [clone], home, env: process.env, cacheDir: join(root, 'run-cache'), dependencyCache: cache.readOnly(clone) });
+  return { tester, result: await runTests(tester, clone, plan, { timeoutMs: 60_000 }) };
+}
+
 function onPath(bin: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
@@ -158,8 +165,7 @@ describe('pnpm, yarn and bun installs without them installed', () => {
         await lease?.release();
       }
       // The tests: no network, the dependency cache read-only, as a run's test step has them.
-      const tester = createSandboxRunner({ writableDirs: [clone], home, env: process.env, cacheDir: join(root, 'run-cache'), dependencyCache: cache.readOnly(clone) });
-      const result = await runTests(tester, clone, plan!, { timeoutMs: 60_000 });
+      const { tester, result } = await testOffline(cache, clone, home, root, plan!);
       expect(result.counts, result.output).toEqual({ passed: 1, failed: 0, skipped: 0 });
       // The tool folder is first on the PATH, and no command but the install can plant a program there.
       const planted = await tester.run('echo "$PATH" | cut -d: -f1; printf "#!/bin/sh\\necho planted\\n" > "$(echo "$PATH" | cut -d: -f1)/node" 2>&1; echo "rc=$?"', { cwd: clone, timeoutMs: 10_000 });
@@ -227,8 +233,7 @@ describe('pnpm, yarn and bun installs without them installed', () => {
         await lease?.release();
       }
       // The tests, offline, run with bun: the one the install fetched (or the machine's), through the tool folder.
-      const tester = createSandboxRunner({ writableDirs: [clone], home, env: process.env, cacheDir: join(root, 'run-cache'), dependencyCache: cache.readOnly(clone) });
-      const result = await runTests(tester, clone, plan!, { timeoutMs: 60_000 });
+      const { result } = await testOffline(cache, clone, home, root, plan!);
       expect(result.counts, result.output).toEqual({ passed: 1, failed: 0, skipped: 0 });
       expect(result.tests).toEqual([{ id: 'dep.test.js > is-number is importable', status: 'passed', file: 'dep.test.js' }]);
     } finally {
