@@ -110,9 +110,10 @@ export class Launcher {
     this.child.input?.end(options.map((o) => `${o}\0`).join(''));
   }
 
-  /** Kills what is left of it and removes its cgroup. */
+  /** Kills what is left of it (a launcher that ran its command has had its group killed already) and removes its cgroup. */
   async release(): Promise<void> {
-    if (this.child.pid !== undefined) {
+    // Once reaped, its pid may be another process's: only a process still running is killed here.
+    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
       try {
         process.kill(-this.child.pid, 'SIGKILL');
       } catch {

@@ -17,7 +17,7 @@ import {
   type ProcessLimitKind,
 } from './process-limit.js';
 import { git } from './git.js';
-import { collect } from './spawn.js';
+import { abortedResult, collect } from './spawn.js';
 import { LAUNCH_COMMAND, launchOptions, parkLauncher, takeLauncher } from './sandbox-launcher.js';
 import { isInside } from './paths.js';
 import { detectToolchains, type ToolchainMounts } from './toolchains.js';
@@ -474,7 +474,7 @@ export function createSandboxRunner(opts: SandboxRunnerOptions): SandboxRunner {
     processLimit: processLimitKind(cgroupParent),
     bwrapArgs: (command, options) => [...buildOptions(command, options), ...LAUNCH_COMMAND],
     async run(command: string, options: CommandOptions): Promise<CommandResult> {
-      if (options.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0, output: '', truncated: false };
+      if (options.signal?.aborted) return abortedResult();
       const args = buildOptions(command, options, (await masks?.catch(() => undefined)) ?? undefined);
       const launcher = await takeLauncher(launcherSpec);
       try {

@@ -71,7 +71,8 @@ export function spawnCollect(spec: SpawnSpec, limits: SpawnLimits): Promise<Comm
   return collect(launch(spec), limits);
 }
 
-function abortedResult(): CommandResult {
+/** The result of a command that was stopped before it started. */
+export function abortedResult(): CommandResult {
   return { exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0, output: '', truncated: false };
 }
 
