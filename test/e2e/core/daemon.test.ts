@@ -220,6 +220,26 @@ it('a daemon that dies: a command it had taken fails once (never runs twice), la
   expect(served().at(-1)).toMatch(/served "pr list": exit 0/);
 });
 
+it('the sandbox launcher a daemon keeps waiting goes with it when it is killed outright', async () => {
+  const pid = await startDaemon();
+  s.h.server.turns(demoTurns());
+  expect((await runCli(runArgs(), s.h.env('openai'))).code).toBe(0);
+  // The next command's launcher waits: bwrap, a child of the daemon, blocked reading its options.
+  const parentOf = (child: number): number => Number(/^\d+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${child}/stat`, 'utf8'))?.[1]);
+  const waiting = (): number[] =>
+    processesMatching('bwrap --args 3')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => Number(line.split(' ')[0]))
+      .filter((child) => existsSync(`/proc/${child}`) && parentOf(child) === pid);
+  await until(() => waiting().length > 0, 10_000);
+  const launchers = waiting();
+  process.kill(pid, 'SIGKILL');
+  // With its options' pipe closed before the end mark, bwrap ends without running anything (sandbox-launcher.test.ts
+  // shows that a cut-off option list runs nothing).
+  await until(() => launchers.every((child) => !existsSync(`/proc/${child}`)), 10_000);
+});
+
 it('a daemon folder others may enter is never used, and the daemon refuses to start there', async () => {
   await startDaemon();
   chmodSync(daemonDir(), 0o755);
