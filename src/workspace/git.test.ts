@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { git, GitError, gitLine } from './git.js';
+import { git, GitError, gitLine, stopRunningGit } from './git.js';
 import { makeRepo, removeDir, tempDir } from './test-helpers.js';
 
 const cleanup: string[] = [];
@@ -68,5 +68,19 @@ describe('git', () => {
     await expect(running).rejects.toThrow('stopped by the user');
     // Already aborted: git is not started at all.
     await expect(git(['status'], { cwd: dir, signal: controller.signal })).rejects.toThrow('stopped by the user');
+  }, 10_000);
+
+  it('stops the git processes still running when this process exits, as execa did', async () => {
+    const dir = repo();
+    const running = git(['-c', 'alias.slow=!sleep 20', 'slow'], { cwd: dir });
+    await new Promise((r) => setTimeout(r, 200));
+    stopRunningGit(); // what the exit hook runs
+    const error = await running.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GitError);
+    expect((error as GitError).exitCode).toBe(143); // SIGTERM
+    expect((error as GitError).message).toContain('git was stopped: Slipway is exiting');
+    // A finished git is no longer tracked: stopping again touches nothing.
+    expect(await gitLine(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: dir })).toBe('main');
+    stopRunningGit();
   }, 10_000);
 });

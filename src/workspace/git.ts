@@ -1,5 +1,5 @@
 /** Host-side git, run so that nothing in a repository's config or hooks can execute code of its own. */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 
@@ -83,6 +83,15 @@ const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 /** After an abort, how long git has to exit on SIGTERM before it is killed. */
 const KILL_AFTER_MS = 2000;
 
+/** Git processes running now, with how to stop each: stopped if this process exits first (git then removes its lock files). */
+const running = new Map<ChildProcess, (why: string) => void>();
+let exitHookInstalled = false;
+
+/** Stops every git process still running (SIGTERM: git removes its lock files and exits). Called when this process exits. */
+export function stopRunningGit(): void {
+  for (const stop of running.values()) stop('Slipway is exiting');
+}
+
 /**
  * Runs git and collects its output. Node's own spawn, not execa: a run starts a dozen git processes, most of them
  * on its critical path, and execa's option handling and stream plumbing cost about 2 ms of this thread per
@@ -97,6 +106,10 @@ export function git(args: readonly string[], opts: GitOptions): Promise<GitResul
       env: gitEnv(opts.path, opts.env),
       stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', stopRunningGit);
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
@@ -108,6 +121,7 @@ export function git(args: readonly string[], opts: GitOptions): Promise<GitResul
       child.kill('SIGTERM');
       killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
     };
+    running.set(child, stop);
     const onAbort = (): void => stop('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
     const collect = (into: Buffer[]) => (chunk: Buffer): void => {
@@ -120,6 +134,7 @@ export function git(args: readonly string[], opts: GitOptions): Promise<GitResul
     const settle = (exitCode: number, stderrExtra = ''): void => {
       if (settled) return;
       settled = true;
+      running.delete(child);
       clearTimeout(killTimer);
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) return reject(abortReason(signal));
