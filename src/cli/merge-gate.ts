@@ -92,7 +92,7 @@ export async function performMerge({ store, pr, repo, config, masks, env, home, 
     tests: { ...config.test },
     makeRunner: (dir, network, egressProxySocket, dependencyCache) =>
       workspace.createSandboxRunner({ writableDirs: [dir], network, ...(egressProxySocket ? { egressProxySocket } : {}), home: userHome(env), env, maskFile: masks, dependencyCache }),
-    dependencyCache: workspace.createDependencyCache({ root: dependencyCacheRoot(home) }),
+    dependencyCache: workspace.createDependencyCache({ root: dependencyCacheRoot(home), maxAgeDays: workspace.cacheDaysFromEnv(env) }),
     ...(env.SLIPWAY_INSTALL_NETWORK === 'full' ? {} : { startEgress: workspace.installEgressStarter({ home: userHome(env), env, socketRoot: os.tmpdir() }) }),
   });
   const gated = gate ? { gate } : {};

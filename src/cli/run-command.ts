@@ -168,7 +168,7 @@ export async function runCommand(
       decisions.push({ action: 'run commands in the bubblewrap sandbox', by: 'policy', autonomous: true, reason: 'default policy: no network, only the clone and a private /tmp writable, secrets stripped' });
       // The dependency cache shared between runs, per lockfile: writable for the install that leases it,
       // read-only for every other command (see dep-cache.ts and "Dependency cache" in README.md).
-      const dependencies = workspace.createDependencyCache({ root: dependencyCacheRoot(home) });
+      const dependencies = workspace.createDependencyCache({ root: dependencyCacheRoot(home), maxAgeDays: workspace.cacheDaysFromEnv(env) });
       leaseDependencyCache = (dir, o) => dependencies.lease(dir, o);
       makeRunner = (o) => {
         const make = (dependencyCache: CacheMounts | null) => workspace.createSandboxRunner({ ...o, home: userHome(env), env, cacheDir, dependencyCache });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../protocol/workspace.js';
-import { createDependencyCache, dependencyKeys, readingCacheRunner, type CacheMounts, type DependencyCache } from './dep-cache.js';
+import { cacheDaysFromEnv, createDependencyCache, dependencyKeys, readingCacheRunner, type CacheMounts, type DependencyCache } from './dep-cache.js';
 import { mavenSettings } from './maven-settings.js';
 import { createSandboxRunner } from './sandbox.js';
 import { removeDir, tempDir, writeFiles } from './test-helpers.js';
@@ -134,6 +134,70 @@ describe('the shared dependency cache', () => {
     expect(lease?.mounts?.mode).toBe('writable');
     await lease?.release();
     expect(existsSync(join(root, 'python', `${key.hash}.lock`))).toBe(false);
+  });
+});
+
+describe('pruning the dependency cache', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+  /** A key filled by an install, then last used `daysAgo` days ago. */
+  async function filledKey(cache: DependencyCache, root: string, lockfile: string, daysAgo: number): Promise<{ repo: string; dir: string }> {
+    const repo = project({ 'go.sum': lockfile });
+    const lease = await cache.lease(repo, { proxied: false, waitMs: 1000 });
+    writeFiles(lease!.keys[0]!.dir, { 'mod/cache/x.zip': 'bytes' });
+    await lease!.release();
+    const dir = join(root, 'go', dependencyKeys(repo)[0]!.hash);
+    const when = new Date(Date.now() - daysAgo * DAY);
+    utimesSync(`${dir}.used`, when, when);
+    utimesSync(dir, when, when);
+    return { repo, dir };
+  }
+
+  it('removes the keys unused for longer than the limit, keeps the others and any an install holds', async () => {
+    const root = tempDir('slipway-depprune-');
+    dirs.push(root);
+    const cache = createDependencyCache({ root, maxAgeDays: 30 });
+    const old = await filledKey(cache, root, 'old\n', 45);
+    const recent = await filledKey(cache, root, 'recent\n', 3);
+    const held = await filledKey(cache, root, 'held\n', 60);
+    // Used read-only by a run's commands today: kept although an install filled it long ago.
+    const read = await filledKey(cache, root, 'read\n', 90);
+    expect(cache.readOnly(read.repo)?.dirs).toEqual([read.dir]);
+    const installing = await cache.lease(held.repo, { proxied: false, waitMs: 1000 });
+    try {
+      expect(await cache.prune()).toEqual([`go/${dependencyKeys(old.repo)[0]!.hash}`]);
+    } finally {
+      await installing?.release();
+    }
+    expect(existsSync(old.dir)).toBe(false);
+    expect(readdirSync(join(root, 'go')).filter((n) => n.startsWith(basename(old.dir)))).toEqual([]);
+    for (const kept of [recent, held, read]) expect(existsSync(join(kept.dir, 'mod', 'cache', 'x.zip'))).toBe(true);
+    // The removed key is made afresh by the next install that needs it.
+    const again = await cache.lease(old.repo, { proxied: false, waitMs: 1000 });
+    expect(again?.keys[0]).toMatchObject({ dir: old.dir, reused: false });
+    await again?.release();
+  });
+
+  it('prunes on a lease at most once a day, and never with a limit of 0', async () => {
+    const root = tempDir('slipway-depprune-');
+    dirs.push(root);
+    const cache = createDependencyCache({ root, maxAgeDays: 30 });
+    const first = await filledKey(cache, root, 'first\n', 40); // its lease was the day's first: pruned nothing yet
+    const second = await filledKey(cache, root, 'second\n', 40);
+    expect(existsSync(first.dir) && existsSync(second.dir)).toBe(true); // the day's prune ran before they were old
+    await cache.lease(project({ 'go.sum': 'third\n' }), { proxied: false, waitMs: 1000 }).then((l) => l?.release());
+    expect(existsSync(first.dir)).toBe(true); // not again the same day
+    const lastWeek = new Date(Date.now() - 2 * DAY);
+    utimesSync(join(root, '.pruned'), lastWeek, lastWeek);
+    await cache.lease(project({ 'go.sum': 'fourth\n' }), { proxied: false, waitMs: 1000 }).then((l) => l?.release());
+    expect(existsSync(first.dir) || existsSync(second.dir)).toBe(false);
+    // A limit of 0 keeps everything.
+    const keepAll = createDependencyCache({ root, maxAgeDays: 0 });
+    const ancient = await filledKey(keepAll, root, 'ancient\n', 400);
+    expect(await keepAll.prune()).toEqual([]);
+    expect(existsSync(ancient.dir)).toBe(true);
+    expect(cacheDaysFromEnv({ SLIPWAY_DEPENDENCY_CACHE_DAYS: '7' })).toBe(7);
+    expect(cacheDaysFromEnv({ SLIPWAY_DEPENDENCY_CACHE_DAYS: 'soon' })).toBe(30);
+    expect(cacheDaysFromEnv({})).toBe(30);
   });
 });
 

@@ -5,7 +5,8 @@
  * lockfile hash, and only while installing. Concurrent installs of one key take turns through a lock file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandRunner } from '../protocol/workspace.js';
 import { acquireLock } from './lock-file.js';
@@ -60,7 +61,21 @@ export interface DependencyCache {
   readOnly(repoDir: string): CacheMounts | null;
   /** Takes the repository's keys for one install (creating their folders); null when it has no lockfile. */
   lease(repoDir: string, opts: LeaseOptions): Promise<CacheLease | null>;
+  /**
+   * Removes the keys no install or command has used for `maxAgeDays`, except those an install holds; returns them
+   * (`ecosystem/hash`). A lease runs it by itself, at most once a day.
+   */
+  prune(now?: number): Promise<string[]>;
 }
+
+export interface DependencyCacheOptions {
+  root: string;
+  /** Keys unused for this many days are removed (default 30, or SLIPWAY_DEPENDENCY_CACHE_DAYS); 0 keeps them all. */
+  maxAgeDays?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_CACHE_DAYS = 30;
 
 const FORMAT = 'slipway-dep-cache-v1';
 /** The in-sandbox egress endpoint (sandbox.ts forwards 127.0.0.1:3128 to the host's proxy). */
@@ -160,9 +175,64 @@ function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function createDependencyCache(opts: { root: string }): DependencyCache {
+/** Days a key is kept unused: SLIPWAY_DEPENDENCY_CACHE_DAYS when it is a whole number, else the default. */
+export function cacheDaysFromEnv(env: NodeJS.ProcessEnv): number {
+  const value = env.SLIPWAY_DEPENDENCY_CACHE_DAYS;
+  return value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : DEFAULT_CACHE_DAYS;
+}
+
+export function createDependencyCache(opts: DependencyCacheOptions): DependencyCache {
   const root = opts.root;
+  const maxAgeDays = opts.maxAgeDays ?? DEFAULT_CACHE_DAYS;
   const keyDir = (k: CacheKey) => join(root, k.ecosystem, k.hash);
+  // When a key was last used, beside its folder (the folder's own date moves only when an install writes in it).
+  const markUsed = (k: CacheKey): void => {
+    try {
+      writeFileSync(`${keyDir(k)}.used`, '');
+    } catch {
+      // a read-only cache: it is then never pruned either
+    }
+  };
+
+  const prune = async (now = Date.now()): Promise<string[]> => {
+    if (maxAgeDays <= 0) return [];
+    const cutoff = now - maxAgeDays * DAY_MS;
+    const lastUse = (dir: string): number => statSync(`${dir}.used`, { throwIfNoEntry: false })?.mtimeMs ?? statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? now;
+    const removed: string[] = [];
+    const trash = join(root, '.trash');
+    for (const ecosystem of Object.keys(LOCKFILES)) {
+      const folder = join(root, ecosystem);
+      const entries = existsSync(folder) ? readdirSync(folder, { withFileTypes: true }) : [];
+      for (const name of entries.filter((e) => e.isDirectory() && /^[0-9a-f]{32}$/.test(e.name)).map((e) => e.name)) {
+        const dir = join(folder, name);
+        if (lastUse(dir) >= cutoff) continue;
+        // An install under way holds the key's lock: it is kept. (Commands that read it marked it as used.)
+        const release = await acquireLock(`${dir}.lock`, 0);
+        if (!release) continue;
+        try {
+          if (lastUse(dir) >= cutoff) continue;
+          mkdirSync(trash, { recursive: true, mode: 0o700 });
+          renameSync(dir, join(trash, `${ecosystem}-${name}-${now}`));
+          for (const file of readdirSync(folder)) if (file.startsWith(`${name}.`) && !file.endsWith('.lock')) rmSync(join(folder, file), { force: true });
+          removed.push(`${ecosystem}/${name}`);
+        } finally {
+          await release();
+        }
+      }
+    }
+    // Moved aside at once; deleted in the background (a key can hold gigabytes).
+    if (existsSync(trash)) void rm(trash, { recursive: true, force: true }).catch(() => undefined);
+    return removed;
+  };
+  // At most once a day, by whichever lease comes first.
+  const pruneIfDue = async (): Promise<void> => {
+    const stamp = join(root, '.pruned');
+    const last = statSync(stamp, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (maxAgeDays <= 0 || Date.now() - last < DAY_MS) return;
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    writeFileSync(stamp, '');
+    await prune().catch(() => undefined); // the cache still works; the next day tries again
+  };
 
   const mountsFor = (keys: CacheKey[], mode: CacheMounts['mode'], proxied: boolean): CacheMounts => {
     const mounts: CacheMounts = { mode, dirs: [], env: {}, homeFiles: [], bin: [] };
@@ -186,11 +256,14 @@ export function createDependencyCache(opts: { root: string }): DependencyCache {
     root,
     readOnly(repoDir) {
       const keys = dependencyKeys(repoDir).filter((k) => existsSync(keyDir(k)));
+      for (const k of keys) markUsed(k);
       return keys.length ? mountsFor(keys, 'read-only', false) : null;
     },
+    prune,
     async lease(repoDir, lease) {
       const keys = dependencyKeys(repoDir);
       if (!keys.length) return null;
+      await pruneIfDue();
       const releases: Array<() => Promise<void>> = [];
       const releaseAll = async () => {
         for (const r of releases.splice(0)) await r();
@@ -209,6 +282,7 @@ export function createDependencyCache(opts: { root: string }): DependencyCache {
           const dir = keyDir(k);
           const reused = existsSync(dir) && readdirSync(dir).length > 0;
           mkdirSync(dir, { recursive: true });
+          markUsed(k);
           taken.push({ ...k, dir, reused });
         }
         return { mounts: mountsFor(keys, 'writable', lease.proxied), keys: taken, release: releaseAll };

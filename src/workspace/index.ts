@@ -23,6 +23,7 @@ export { createPlainRunner, type PlainRunnerOptions } from './plain-runner.js';
 export { startEgressProxy, hostAllowed, type EgressProxy, type EgressDecision, type EgressProxyOptions } from './egress-proxy.js';
 export { allowEntries, registryHosts, type RegistryHost } from './registry-hosts.js';
 export {
+  cacheDaysFromEnv,
   createDependencyCache,
   dependencyKeys,
   readingCacheRunner,
