@@ -325,9 +325,8 @@ export async function daemonStart(where: DaemonLocation, idleMinutes: number, ou
       out.stdout(`  It stops after ${idleMinutes} idle minutes, or with: slipway daemon stop   (log: ${logFile})`);
       // A daemon of another build (Slipway rebuilt or upgraded, another Node) serves no client of this one.
       for (const other of (await daemonSockets(where)).filter((s) => s !== socket)) {
-        const answer = await ask(other, { type: 'stop' });
-        if (!answer) await rm(other, { force: true }); // left by a daemon that died
-        else out.stdout(`  Stopped the daemon of another build (pid ${String(answer.pid)})${answer.busy ? ' once its command ends' : ''}: this build's commands come here.`);
+        const answer = await askToStop(other);
+        if (answer) out.stdout(`  Stopped the daemon of another build (pid ${String(answer.pid)})${answer.busy ? ' once its command ends' : ''}: this build's commands come here.`);
       }
       return 0;
     }
@@ -340,16 +339,20 @@ export async function daemonStart(where: DaemonLocation, idleMinutes: number, ou
   return 1;
 }
 
+/** Asks the daemon on `socket` to stop (after its command, when busy); a socket nothing answers on is removed. */
+async function askToStop(socket: string): Promise<Record<string, unknown> | null> {
+  const answer = await ask(socket, { type: 'stop' });
+  if (!answer) await rm(socket, { force: true }); // left by a daemon that died
+  return answer;
+}
+
 /** `slipway daemon stop`: stops this build's daemon and any left by earlier builds. */
 export async function daemonStop(where: DaemonLocation, out: Output): Promise<number> {
   const sockets = await daemonSockets(where);
   let stopped = 0;
   for (const socket of sockets) {
-    const answer = await ask(socket, { type: 'stop' });
-    if (!answer) {
-      await rm(socket, { force: true }); // left by a daemon that died
-      continue;
-    }
+    const answer = await askToStop(socket);
+    if (!answer) continue;
     for (let waited = 0; waited < 10_000 && (await ask(socket, { type: 'ping' }, 500)); waited += 100) await sleep(100);
     out.stdout(`Stopped the Slipway daemon (pid ${String(answer.pid)})${answer.busy ? ' after its command ended' : ''}${socket === where.socket ? '' : ' of an earlier build'}.`);
     stopped++;

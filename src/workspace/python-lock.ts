@@ -43,7 +43,7 @@ function tomlPins(text: string): PythonPins | null {
     if (!entry || typeof entry !== 'object') continue;
     const p = entry as Record<string, unknown>;
     if (typeof p.name !== 'string' || typeof p.version !== 'string') continue;
-    const key = normalize(p.name);
+    const key = normalizeName(p.name);
     const seen = versions.get(key) ?? { name: p.name, versions: new Set<string>(), fromElsewhere: false };
     seen.versions.add(p.version);
     // Poetry: [package.source] of type git, directory, file or url (a legacy index is still a registry).
@@ -81,7 +81,7 @@ function pipenvPins(text: string): PythonPins | null {
       const entry = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
       const version = typeof entry.version === 'string' ? /^==\s*(\S+)$/.exec(entry.version)?.[1] : undefined;
       const markers = typeof entry.markers === 'string' ? entry.markers : null;
-      const key = normalize(name);
+      const key = normalizeName(name);
       names.set(key, name);
       // The same package in both sections at two versions cannot be pinned to one.
       const line = version && NAME.test(name) && VERSION.test(version) && !/[\r\n]/.test(markers ?? '') ? `${name}==${version}${markers ? ` ; ${markers}` : ''}` : null;
@@ -97,7 +97,7 @@ function pipenvPins(text: string): PythonPins | null {
   return { pins: pins.sort(), install: true, skipped: skipped.sort() };
 }
 
-/** PEP 503: names that differ only in case, `-`, `_` and `.` are one package. */
-function normalize(name: string): string {
+/** PEP 503: names that differ only in case, `-`, `_` and `.` are one package (PEP 735 compares group names so too). */
+export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }

@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { TestFramework, TestPlan } from '../protocol/tests.js';
-import { PYTHON_LOCKFILES, pythonPins, type PythonPins } from './python-lock.js';
+import { normalizeName, PYTHON_LOCKFILES, pythonPins, type PythonPins } from './python-lock.js';
 
 /** What a user configured; `command` is the config file's name for the test command, `test` an alias. */
 export interface ConfiguredTests {
@@ -236,7 +236,6 @@ async function readPythonLock(dir: string): Promise<PythonPins | null> {
   return null;
 }
 
-
 /**
  * A uv project (a uv.lock beside its pyproject.toml) is installed the way uv does it: `uv sync --frozen`, the
  * versions the lock pins, into the same .venv (which keeps the toolchain's packages visible: --inexact removes
@@ -351,11 +350,6 @@ function parsePyproject(text: string): Record<string, unknown> {
 
 function table(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-/** PEP 503 name normalisation, as PEP 735 compares group names. */
-function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 function shellQuote(text: string): string {
